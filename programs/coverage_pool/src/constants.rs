@@ -1,0 +1,64 @@
+//! Seeds, bounds and versions. Every bound a parameter is validated against
+//! lives here (and in the README's parameter table).
+
+use anchor_lang::prelude::*;
+
+/// Seed of the pool PDA: `[POOL_SEED, creator, pool_id (u64 LE)]`.
+#[constant]
+pub const POOL_SEED: &[u8] = b"pool";
+/// Seed of the vault token account: `[VAULT_SEED, pool]`; its authority is the pool PDA.
+#[constant]
+pub const VAULT_SEED: &[u8] = b"vault";
+/// Seed of a tranche's share mint: `[SHARE_MINT_SEED, pool, tranche index]`.
+#[constant]
+pub const SHARE_MINT_SEED: &[u8] = b"share_mint";
+/// Seed of a tranche's share escrow (shares locked by withdrawal requests):
+/// `[SHARE_ESCROW_SEED, pool, tranche index]`.
+#[constant]
+pub const SHARE_ESCROW_SEED: &[u8] = b"share_escrow";
+/// Seed of a withdrawal request: `[WITHDRAWAL_SEED, pool, tranche index, staker]`.
+#[constant]
+pub const WITHDRAWAL_SEED: &[u8] = b"withdrawal";
+/// Seed of a market: `[MARKET_SEED, pool, market index (u32 LE)]`.
+#[constant]
+pub const MARKET_SEED: &[u8] = b"market";
+
+/// Layout version written into every account this program creates.
+pub const ACCOUNT_VERSION: u8 = 1;
+
+/// Most tranches a pool may have.
+pub const MAX_TRANCHES: usize = 4;
+/// Most markets a pool may have (bounds every loop over a pool's markets).
+pub const MAX_MARKETS: u32 = 16;
+
+/// Staker cooldown bounds, seconds (1 hour ..= 90 days).
+pub const MIN_COOLDOWN: u32 = 3_600;
+pub const MAX_COOLDOWN: u32 = 90 * 86_400;
+/// Withdraw window bounds, seconds (1 hour ..= 30 days).
+pub const MIN_WITHDRAW_WINDOW: u32 = 3_600;
+pub const MAX_WITHDRAW_WINDOW: u32 = 30 * 86_400;
+/// Max leverage bounds, bps (1x ..= 5x).
+pub const MIN_MAX_LEVERAGE_BPS: u32 = 10_000;
+pub const MAX_MAX_LEVERAGE_BPS: u32 = 50_000;
+/// Highest protocol fee, bps of premium (20 %).
+pub const MAX_PROTOCOL_FEE_BPS: u16 = 2_000;
+
+/// Trigger duration bounds, seconds (1 minute ..= 30 days).
+pub const MIN_TRIGGER_DURATION: u32 = 60;
+pub const MAX_TRIGGER_DURATION: u32 = 30 * 86_400;
+/// Max gap bounds, seconds (1 minute ..= 1 day).
+pub const MIN_MAX_GAP: u32 = 60;
+pub const MAX_MAX_GAP: u32 = 86_400;
+/// Max price age bounds, seconds (5 s ..= 1 hour).
+pub const MIN_MAX_PRICE_AGE: u32 = 5;
+pub const MAX_MAX_PRICE_AGE: u32 = 3_600;
+/// Max confidence bounds, bps of price (0.01 % ..= 10 %).
+pub const MIN_MAX_CONF_BPS: u16 = 1;
+pub const MAX_MAX_CONF_BPS: u16 = 1_000;
+/// Cover activation delay bounds, seconds: above the market's max price age,
+/// at most 1 day.
+pub const MAX_ACTIVATION_DELAY: u32 = 86_400;
+/// Annual premium rate bound for any point of the pricing curve, bps (100 %).
+pub const MAX_ANNUAL_RATE_BPS: u32 = 10_000;
+/// Capacity allocation bound of a single market, bps of pool capital (100 %).
+pub const MAX_ALLOCATION_BPS: u32 = 10_000;

@@ -1,0 +1,103 @@
+//! Every event the program emits.
+
+use anchor_lang::prelude::*;
+
+#[event]
+pub struct PoolInitialized {
+    pub pool: Pubkey,
+    pub authority: Pubkey,
+    pub collateral_mint: Pubkey,
+    pub tranche_count: u8,
+}
+
+#[event]
+pub struct TrancheInitialized {
+    pub pool: Pubkey,
+    pub tranche: u8,
+    pub share_mint: Pubkey,
+}
+
+#[event]
+pub struct Deposited {
+    pub pool: Pubkey,
+    pub tranche: u8,
+    pub staker: Pubkey,
+    pub amount: u64,
+    pub shares: u64,
+    pub tranche_assets: u64,
+}
+
+#[event]
+pub struct WithdrawalRequested {
+    pub pool: Pubkey,
+    pub tranche: u8,
+    pub staker: Pubkey,
+    pub shares: u64,
+    pub value_at_request: u64,
+    pub redeemable_from: i64,
+    pub lapses_at: i64,
+}
+
+#[event]
+pub struct WithdrawalCancelled {
+    pub pool: Pubkey,
+    pub tranche: u8,
+    pub staker: Pubkey,
+    pub shares: u64,
+}
+
+#[event]
+pub struct Withdrawn {
+    pub pool: Pubkey,
+    pub tranche: u8,
+    pub staker: Pubkey,
+    pub shares: u64,
+    pub amount: u64,
+    pub tranche_assets: u64,
+}
+
+#[event]
+pub struct MarketCreated {
+    pub pool: Pubkey,
+    pub market: Pubkey,
+    pub index: u32,
+    pub feed_id: [u8; 32],
+    pub strike: u64,
+    pub recovery: u64,
+    pub duration: u32,
+}
+
+#[event]
+pub struct StreakOpened {
+    pub market: Pubkey,
+    pub epoch: u32,
+    pub streak_start: i64,
+    pub price_plus_conf: u64,
+}
+
+#[event]
+pub struct StreakClosed {
+    pub market: Pubkey,
+    pub epoch: u32,
+    pub streak_start: i64,
+    pub closed_at: i64,
+    pub price: u64,
+}
+
+#[event]
+pub struct StreakDropped {
+    pub market: Pubkey,
+    pub epoch: u32,
+    pub streak_start: i64,
+    pub last_publish_time: i64,
+    pub publish_time: i64,
+}
+
+#[event]
+pub struct MarketTriggered {
+    pub market: Pubkey,
+    pub epoch: u32,
+    pub streak_start: i64,
+    pub trigger_time: i64,
+    pub lowest_price: u64,
+}

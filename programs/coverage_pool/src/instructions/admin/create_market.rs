@@ -1,0 +1,167 @@
+use anchor_lang::prelude::*;
+
+use crate::constants::*;
+use crate::error::ErrorCode;
+use crate::events::MarketCreated;
+use crate::state::{Market, MarketStatus, PayoutShape, Pool, PricingCurve, TriggerEvent};
+
+/// Terms of a new market. Prices in price units (1e-8 USD). Trigger terms
+/// (feed, strike, recovery, duration, max gap, max price age, max confidence,
+/// payout shape) are immutable once created.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
+pub struct CreateMarketArgs {
+    /// Pyth feed id (e.g. USDC/USD) the market observes.
+    pub feed_id: [u8; 32],
+    /// A streak opens when `price + conf < strike`.
+    pub strike: u64,
+    /// An open streak closes when `price ≥ recovery` (`recovery ≥ strike`).
+    pub recovery: u64,
+    /// Seconds a streak must last to trigger.
+    pub duration: u32,
+    /// Longest silence between accepted observations before a streak is dropped, seconds.
+    pub max_gap: u32,
+    /// Oldest accepted price against the clock, seconds.
+    pub max_price_age: u32,
+    /// Widest accepted confidence interval, bps of price.
+    pub max_conf_bps: u16,
+    /// Payout shape.
+    pub payout: PayoutShape,
+    /// Pricing curve of the annual premium rate.
+    pub curve: PricingCurve,
+    /// Capacity allocation, bps of pool capital.
+    pub allocation_bps: u32,
+    /// Seconds between a purchase and the start of its cover (> max price age).
+    pub activation_delay: u32,
+}
+
+impl CreateMarketArgs {
+    /// Checks every term against its documented bound (constants.rs).
+    pub fn validate(&self) -> Result<()> {
+        require!(
+            self.strike > 0 && self.recovery >= self.strike,
+            ErrorCode::InvalidStrikeOrRecovery
+        );
+        require!(
+            (MIN_TRIGGER_DURATION..=MAX_TRIGGER_DURATION).contains(&self.duration),
+            ErrorCode::InvalidDuration
+        );
+        require!(
+            (MIN_MAX_GAP..=MAX_MAX_GAP).contains(&self.max_gap),
+            ErrorCode::InvalidMaxGap
+        );
+        require!(
+            (MIN_MAX_PRICE_AGE..=MAX_MAX_PRICE_AGE).contains(&self.max_price_age),
+            ErrorCode::InvalidMaxPriceAge
+        );
+        require!(
+            (MIN_MAX_CONF_BPS..=MAX_MAX_CONF_BPS).contains(&self.max_conf_bps),
+            ErrorCode::InvalidMaxConf
+        );
+        if let PayoutShape::Linear { floor_price } = self.payout {
+            require!(
+                floor_price > 0 && floor_price < self.strike,
+                ErrorCode::InvalidPayoutShape
+            );
+        }
+        let c = &self.curve;
+        let top = u64::from(c.base_rate_bps) + u64::from(c.slope_below_kink_bps) + u64::from(c.slope_above_kink_bps);
+        require!(
+            c.base_rate_bps > 0
+                && c.kink_utilization_bps > 0
+                && c.kink_utilization_bps < 10_000
+                && c.slope_above_kink_bps >= c.slope_below_kink_bps
+                && top <= u64::from(MAX_ANNUAL_RATE_BPS),
+            ErrorCode::InvalidPricingCurve
+        );
+        require!(
+            self.allocation_bps > 0 && self.allocation_bps <= MAX_ALLOCATION_BPS,
+            ErrorCode::InvalidAllocation
+        );
+        require!(
+            self.activation_delay > self.max_price_age && self.activation_delay <= MAX_ACTIVATION_DELAY,
+            ErrorCode::InvalidActivationDelay
+        );
+        Ok(())
+    }
+}
+
+/// `create_market(args)` — the pool authority opens a market.
+///
+/// * Caller: the pool authority (`Unauthorized` otherwise); `payer` pays rent.
+/// * Checks: every term in bounds ([`CreateMarketArgs::validate`]); the pool
+///   has fewer than `MAX_MARKETS` markets (`TooManyMarkets`); the pool's
+///   allocations, this one included, stay within its max leverage
+///   (`InvalidAllocation`).
+/// * Creates: market PDA `[MARKET_SEED, pool, index]`, `index` = the pool's
+///   market count, status `Active`, epoch 0.
+/// * Emits `MarketCreated`.
+#[derive(Accounts)]
+pub struct CreateMarket<'info> {
+    pub authority: Signer<'info>,
+    #[account(mut)]
+    pub payer: Signer<'info>,
+    #[account(mut, has_one = authority @ ErrorCode::Unauthorized)]
+    pub pool: Box<Account<'info, Pool>>,
+    #[account(
+        init,
+        payer = payer,
+        space = 8 + Market::INIT_SPACE,
+        seeds = [MARKET_SEED, pool.key().as_ref(), &pool.market_count.to_le_bytes()],
+        bump,
+    )]
+    pub market: Box<Account<'info, Market>>,
+    pub system_program: Program<'info, System>,
+}
+
+pub fn create_market_handler(ctx: Context<CreateMarket>, args: CreateMarketArgs) -> Result<()> {
+    args.validate()?;
+    let pool = &mut ctx.accounts.pool;
+    require!(pool.market_count < MAX_MARKETS, ErrorCode::TooManyMarkets);
+    let total_allocation = pool
+        .total_allocation_bps
+        .checked_add(args.allocation_bps)
+        .ok_or(ErrorCode::MathOverflow)?;
+    require!(total_allocation <= pool.max_leverage_bps, ErrorCode::InvalidAllocation);
+
+    let market = &mut ctx.accounts.market;
+    market.set_inner(Market {
+        version: ACCOUNT_VERSION,
+        bump: ctx.bumps.market,
+        paused: false,
+        status: MarketStatus::Active,
+        pool: pool.key(),
+        index: pool.market_count,
+        epoch: 0,
+        feed_id: args.feed_id,
+        strike: args.strike,
+        recovery: args.recovery,
+        duration: args.duration,
+        max_gap: args.max_gap,
+        max_price_age: args.max_price_age,
+        max_conf_bps: args.max_conf_bps,
+        payout: args.payout,
+        curve: args.curve,
+        allocation_bps: args.allocation_bps,
+        activation_delay: args.activation_delay,
+        last_publish_time: 0,
+        last_price: 0,
+        last_conf: 0,
+        observations: 0,
+        streak_start: 0,
+        streak_low: 0,
+        event: TriggerEvent::default(),
+        reserved: [0; 512],
+    });
+    pool.market_count += 1;
+    pool.total_allocation_bps = total_allocation;
+    emit!(MarketCreated {
+        pool: pool.key(),
+        market: market.key(),
+        index: market.index,
+        feed_id: market.feed_id,
+        strike: market.strike,
+        recovery: market.recovery,
+        duration: market.duration,
+    });
+    Ok(())
+}

@@ -1,0 +1,119 @@
+use anchor_lang::prelude::*;
+use coverage_core::trigger::observe;
+
+use crate::error::{CoreResultExt, ErrorCode};
+use crate::events::{MarketTriggered, StreakClosed, StreakDropped, StreakOpened};
+use crate::oracle::read_observation;
+use crate::state::{Market, MarketStatus, Pool, TriggerEvent};
+
+/// `check_trigger` — a keeper submits one oracle observation to a market
+/// (PROTOCOL.md 3.4). Permissionless; never blocked by a pause.
+///
+/// * Checks, each with its own error and no state change: the market is not
+///   closed (`MarketClosed`) nor triggered in this epoch
+///   (`MarketAlreadyTriggered`); `pool` is the market's (`WrongPool`); the
+///   price update is owned by the Pyth receiver (`OracleWrongOwner`), is a
+///   `PriceUpdateV2` (`OracleInvalidAccount`), fully verified
+///   (`OracleNotFullyVerified`), of the market's feed (`OracleWrongFeed`),
+///   positive (`NonPositivePrice`) and representable
+///   (`UnsupportedPriceExponent`, `PriceNotRepresentable`), no older than
+///   `max_price_age` (`StalePrice`), within `max_conf_bps`
+///   (`ConfidenceTooWide`), published after the last accepted observation
+///   (`PublishTimeNotIncreasing`).
+/// * Effects (core `trigger::observe`, rules 2–5): a gap over `max_gap` drops
+///   an open streak; `price + conf < strike` opens one; `price ≥ recovery`
+///   closes it; a streak lasting `duration` triggers the market, recording
+///   the event (epoch, streak start, trigger time, lowest `price + conf`).
+///   The pool counts markets with an open streak (redemptions wait on them).
+/// * Emits `StreakDropped`, `StreakOpened`, `StreakClosed`, `MarketTriggered`.
+#[derive(Accounts)]
+pub struct CheckTrigger<'info> {
+    #[account(mut, has_one = pool @ ErrorCode::WrongPool)]
+    pub market: Box<Account<'info, Market>>,
+    #[account(mut)]
+    pub pool: Box<Account<'info, Pool>>,
+    /// CHECK: validated in `oracle::read_observation` (owner, type, verification, feed).
+    pub price_update: UncheckedAccount<'info>,
+}
+
+pub fn check_trigger_handler(ctx: Context<CheckTrigger>) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    let market = &mut ctx.accounts.market;
+    require!(market.status != MarketStatus::Closed, ErrorCode::MarketClosed);
+    require!(
+        market.status != MarketStatus::Triggered,
+        ErrorCode::MarketAlreadyTriggered
+    );
+    let obs = read_observation(&ctx.accounts.price_update, &market.feed_id)?;
+
+    let was_open = market.streak_open();
+    let previous = market.streak_state();
+    let mut state = previous;
+    let outcome = observe(&market.trigger_terms(), &mut state, &obs, now).or_named()?;
+
+    let key = market.key();
+    market.last_publish_time = state.last_publish_time;
+    market.last_price = obs.price.price;
+    market.last_conf = obs.price.conf;
+    market.observations = market.observations.checked_add(1).ok_or(ErrorCode::MathOverflow)?;
+    market.streak_start = state.streak_start;
+    market.streak_low = state.streak_low;
+    market.status = if state.triggered {
+        MarketStatus::Triggered
+    } else if state.streak_open {
+        MarketStatus::StreakOpen
+    } else {
+        MarketStatus::Active
+    };
+
+    if outcome.dropped {
+        emit!(StreakDropped {
+            market: key,
+            epoch: market.epoch,
+            streak_start: previous.streak_start,
+            last_publish_time: previous.last_publish_time,
+            publish_time: obs.publish_time,
+        });
+    }
+    if outcome.opened {
+        emit!(StreakOpened {
+            market: key,
+            epoch: market.epoch,
+            streak_start: state.streak_start,
+            price_plus_conf: state.streak_low,
+        });
+    }
+    if outcome.closed {
+        emit!(StreakClosed {
+            market: key,
+            epoch: market.epoch,
+            streak_start: previous.streak_start,
+            closed_at: obs.publish_time,
+            price: obs.price.price,
+        });
+    }
+    if outcome.triggered {
+        market.event = TriggerEvent {
+            epoch: market.epoch,
+            streak_start: state.streak_start,
+            trigger_time: state.trigger_time,
+            lowest_price: state.streak_low,
+        };
+        emit!(MarketTriggered {
+            market: key,
+            epoch: market.epoch,
+            streak_start: state.streak_start,
+            trigger_time: state.trigger_time,
+            lowest_price: state.streak_low,
+        });
+    }
+
+    let now_open = market.streak_open();
+    let pool = &mut ctx.accounts.pool;
+    if now_open && !was_open {
+        pool.open_streaks = pool.open_streaks.checked_add(1).ok_or(ErrorCode::MathOverflow)?;
+    } else if was_open && !now_open {
+        pool.open_streaks = pool.open_streaks.checked_sub(1).ok_or(ErrorCode::MathOverflow)?;
+    }
+    Ok(())
+}

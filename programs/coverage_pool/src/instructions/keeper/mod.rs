@@ -1,0 +1,3 @@
+pub mod check_trigger;
+
+pub use check_trigger::*;

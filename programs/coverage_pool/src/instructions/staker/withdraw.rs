@@ -1,0 +1,117 @@
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+use coverage_core::staking::{check_capital_after_withdrawal, redemption_value};
+
+use crate::error::{CoreResultExt, ErrorCode};
+use crate::events::Withdrawn;
+use crate::state::{Pool, WithdrawalRequest};
+use crate::token_ops::{burn_escrowed_shares, transfer_from_pool};
+
+/// `withdraw(tranche)` — redeems a withdrawal request (PROTOCOL.md 3.1).
+///
+/// * Caller: the request's staker (`NotRequestOwner` for anyone else). Never
+///   blocked by a pause.
+/// * Checks: the request is this pool's and tranche's; the cooldown has
+///   elapsed (`CooldownNotElapsed`) and the window has not passed
+///   (`WithdrawalRequestLapsed`); no market of the pool has an open depeg
+///   streak (`StreakOpenInPool`: nobody leaves ahead of a claim that is
+///   forming); the redemption leaves pool capital at or above its required
+///   capital (`RequiredCapitalBreached`, PROTOCOL.md 3.3); vault, collateral
+///   mint, share mint, escrow and token program are the pool's;
+///   `staker_collateral` holds the collateral mint.
+/// * Effects: pays the lower of the shares' value at request and now (both
+///   rounded down), burns the shares, lowers the tranche's assets by the
+///   payout, closes the request (rent to the staker). Whatever the shares
+///   gained while waiting stays with the tranche.
+/// * Emits `Withdrawn`.
+#[derive(Accounts)]
+#[instruction(tranche: u8)]
+pub struct Withdraw<'info> {
+    #[account(mut)]
+    pub staker: Signer<'info>,
+    #[account(
+        mut,
+        has_one = vault @ ErrorCode::WrongPool,
+        has_one = collateral_mint @ ErrorCode::WrongMint,
+        constraint = token_program.key() == pool.token_program @ ErrorCode::WrongTokenProgram,
+    )]
+    pub pool: Box<Account<'info, Pool>>,
+    #[account(
+        mut,
+        close = staker,
+        has_one = staker @ ErrorCode::NotRequestOwner,
+        has_one = pool @ ErrorCode::WrongPool,
+        constraint = request.tranche == tranche @ ErrorCode::InvalidTranche,
+    )]
+    pub request: Box<Account<'info, WithdrawalRequest>>,
+    #[account(
+        mut,
+        constraint = pool.share_mint_of(tranche) == Some(share_mint.key()) @ ErrorCode::InvalidTranche,
+    )]
+    pub share_mint: Box<InterfaceAccount<'info, Mint>>,
+    #[account(
+        mut,
+        constraint = pool.share_escrow_of(tranche) == Some(share_escrow.key()) @ ErrorCode::InvalidTranche,
+    )]
+    pub share_escrow: Box<InterfaceAccount<'info, TokenAccount>>,
+    pub collateral_mint: Box<InterfaceAccount<'info, Mint>>,
+    #[account(mut)]
+    pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
+    #[account(
+        mut,
+        constraint = staker_collateral.mint == collateral_mint.key() @ ErrorCode::WrongMint,
+    )]
+    pub staker_collateral: Box<InterfaceAccount<'info, TokenAccount>>,
+    pub token_program: Interface<'info, TokenInterface>,
+}
+
+pub fn withdraw_handler(ctx: Context<Withdraw>, tranche: u8) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    let pool = &ctx.accounts.pool;
+    let request = &ctx.accounts.request;
+    pool.withdrawal_timing()
+        .check_redeemable(request.requested_at, now)
+        .or_named()?;
+    require!(pool.open_streaks == 0, ErrorCode::StreakOpenInPool);
+    let t = pool.tranche(tranche)?;
+    let total_shares = ctx
+        .accounts
+        .share_mint
+        .supply
+        .checked_add(t.dead_shares)
+        .ok_or(ErrorCode::MathOverflow)?;
+    let payout = redemption_value(request.shares, request.value_at_request, t.assets, total_shares).or_named()?;
+    check_capital_after_withdrawal(pool.capital()?, payout, pool.required_capital()?).or_named()?;
+
+    let shares = request.shares;
+    burn_escrowed_shares(
+        &ctx.accounts.pool,
+        &ctx.accounts.token_program,
+        &ctx.accounts.share_mint,
+        &ctx.accounts.share_escrow,
+        shares,
+    )?;
+    if payout > 0 {
+        transfer_from_pool(
+            &ctx.accounts.pool,
+            &ctx.accounts.token_program,
+            &ctx.accounts.vault,
+            &ctx.accounts.staker_collateral,
+            &ctx.accounts.collateral_mint,
+            payout,
+        )?;
+    }
+    let pool = &mut ctx.accounts.pool;
+    let t = pool.tranche_mut(tranche)?;
+    t.assets = t.assets.checked_sub(payout).ok_or(ErrorCode::MathOverflow)?;
+    let tranche_assets = t.assets;
+    emit!(Withdrawn {
+        pool: pool.key(),
+        tranche,
+        staker: ctx.accounts.staker.key(),
+        shares,
+        amount: payout,
+        tranche_assets,
+    });
+    Ok(())
+}

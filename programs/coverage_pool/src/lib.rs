@@ -1,0 +1,78 @@
+//! # coverage_pool
+//!
+//! A parametric coverage pool on Solana: stakers pool collateral in tranches
+//! and earn premiums; buyers pay premiums for cover against defined events
+//! (chiefly stablecoin depegs); keepers feed Pyth prices to trigger checks;
+//! when a market triggers, payouts settle against the pooled capital.
+//!
+//! The rules live in the pure crate `coverage-core`; this program is the thin
+//! shell around it: handlers load and check accounts, call the core once,
+//! write results back, move tokens and emit events. `PROTOCOL.md` (shipped
+//! in `docs/`) is the specification.
+#![allow(clippy::result_large_err)]
+#![allow(unexpected_cfgs)]
+
+use anchor_lang::prelude::*;
+
+pub mod constants;
+pub mod error;
+pub mod events;
+pub mod instructions;
+pub mod oracle;
+pub mod state;
+pub mod token_ops;
+
+pub use instructions::*;
+
+declare_id!("7qEy1xerYkAwNYNxq3KoQBVsEWk86iqDbPHj5SrJBSEz");
+
+#[program]
+pub mod coverage_pool {
+    use super::*;
+
+    // ---- admin ----
+
+    /// Creates a pool and its vault; see [`InitializePool`].
+    pub fn initialize_pool(ctx: Context<InitializePool>, args: InitializePoolArgs) -> Result<()> {
+        instructions::admin::initialize_pool::initialize_pool_handler(ctx, args)
+    }
+
+    /// Creates a configured tranche's share mint and escrow; see [`InitializeTranche`].
+    pub fn initialize_tranche(ctx: Context<InitializeTranche>, tranche: u8) -> Result<()> {
+        instructions::admin::initialize_tranche::initialize_tranche_handler(ctx, tranche)
+    }
+
+    /// Opens a market with immutable trigger terms; see [`CreateMarket`].
+    pub fn create_market(ctx: Context<CreateMarket>, args: CreateMarketArgs) -> Result<()> {
+        instructions::admin::create_market::create_market_handler(ctx, args)
+    }
+
+    // ---- staker ----
+
+    /// Deposits collateral into a tranche for shares; see [`Deposit`].
+    pub fn deposit(ctx: Context<Deposit>, tranche: u8, amount: u64, min_shares: u64) -> Result<()> {
+        instructions::staker::deposit::deposit_handler(ctx, tranche, amount, min_shares)
+    }
+
+    /// Locks shares for redemption after the cooldown; see [`RequestWithdrawal`].
+    pub fn request_withdrawal(ctx: Context<RequestWithdrawal>, tranche: u8, shares: u64) -> Result<()> {
+        instructions::staker::request_withdrawal::request_withdrawal_handler(ctx, tranche, shares)
+    }
+
+    /// Returns a request's locked shares; see [`CancelWithdrawal`].
+    pub fn cancel_withdrawal(ctx: Context<CancelWithdrawal>, tranche: u8) -> Result<()> {
+        instructions::staker::cancel_withdrawal::cancel_withdrawal_handler(ctx, tranche)
+    }
+
+    /// Redeems a request inside its window; see [`Withdraw`].
+    pub fn withdraw(ctx: Context<Withdraw>, tranche: u8) -> Result<()> {
+        instructions::staker::withdraw::withdraw_handler(ctx, tranche)
+    }
+
+    // ---- keeper ----
+
+    /// Submits one Pyth observation to a market's trigger; see [`CheckTrigger`].
+    pub fn check_trigger(ctx: Context<CheckTrigger>) -> Result<()> {
+        instructions::keeper::check_trigger::check_trigger_handler(ctx)
+    }
+}

@@ -1,0 +1,147 @@
+use anchor_lang::prelude::*;
+use coverage_core::trigger::{StreakState, TriggerTerms};
+
+/// How a triggered market pays (PROTOCOL.md 3.5). Prices in price units (1e-8 USD).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+pub enum PayoutShape {
+    /// Pays the whole amount covered.
+    Binary,
+    /// Pays a fraction growing linearly from 0 at the strike to 1 at `floor_price`,
+    /// taken at the lowest `price + conf` of the streak.
+    Linear {
+        /// Price at or below which the whole amount is paid (`0 < floor_price < strike`).
+        floor_price: u64,
+    },
+}
+
+/// Kinked utilization curve of the annual premium rate (PROTOCOL.md 3.2), in bps.
+/// rate(u) = base + slope_below_kink × min(u, kink)/kink
+///         + slope_above_kink × max(u − kink, 0)/(10 000 − kink).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+pub struct PricingCurve {
+    /// Annual rate at zero utilization, bps.
+    pub base_rate_bps: u32,
+    /// Rate added from zero utilization up to the kink, bps.
+    pub slope_below_kink_bps: u32,
+    /// Rate added from the kink to full utilization, bps (the steep part).
+    pub slope_above_kink_bps: u32,
+    /// Utilization of the kink, bps of capacity (strictly between 0 and 10 000).
+    pub kink_utilization_bps: u32,
+}
+
+/// A market's lifecycle state. Pause is a separate flag (`Market::paused`).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+pub enum MarketStatus {
+    /// Observing; no depeg streak open; cover may be sold.
+    Active,
+    /// A depeg streak is open: cover sales stop until it closes or triggers.
+    StreakOpen,
+    /// The market triggered in its current epoch: observations stop, settlement runs.
+    Triggered,
+    /// Closed by the authority: no sales, no observations.
+    Closed,
+}
+
+/// The event recorded when a market triggers (PROTOCOL.md 3.4 rule 5).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Default, Debug, PartialEq, Eq, InitSpace)]
+pub struct TriggerEvent {
+    /// Epoch in which the market triggered.
+    pub epoch: u32,
+    /// Publish time of the observation that opened the streak.
+    pub streak_start: i64,
+    /// Publish time of the triggering observation.
+    pub trigger_time: i64,
+    /// Lowest `price + conf` seen in the streak, price units.
+    pub lowest_price: u64,
+}
+
+/// One covered risk with a parametric trigger. PDA `[MARKET_SEED, pool, index]`.
+/// The trigger terms (feed, strike, recovery, duration, max gap, max price age,
+/// max confidence, payout shape) are fixed at creation.
+#[account]
+#[derive(InitSpace, Debug)]
+pub struct Market {
+    /// Layout version.
+    pub version: u8,
+    /// Canonical bump.
+    pub bump: u8,
+    /// Cover sales stopped by the authority (observations and settlement go on).
+    pub paused: bool,
+    /// Lifecycle state.
+    pub status: MarketStatus,
+    /// The pool whose capital backs this market.
+    pub pool: Pubkey,
+    /// Index within the pool (part of the seeds).
+    pub index: u32,
+    /// Current epoch (starts at 0; a reopened market starts a new one).
+    pub epoch: u32,
+    /// Pyth feed id of the observed price (`PriceUpdateV2::price_message.feed_id`).
+    pub feed_id: [u8; 32],
+    /// Strike, price units: a streak opens when `price + conf < strike`.
+    pub strike: u64,
+    /// Recovery price, price units (≥ strike): an open streak closes when `price ≥ recovery`.
+    pub recovery: u64,
+    /// Seconds a streak must last to trigger.
+    pub duration: u32,
+    /// Longest accepted silence between observations inside a streak, seconds.
+    pub max_gap: u32,
+    /// Oldest accepted price against the clock, seconds.
+    pub max_price_age: u32,
+    /// Widest accepted confidence interval, bps of price.
+    pub max_conf_bps: u16,
+    /// Payout shape.
+    pub payout: PayoutShape,
+    /// Premium pricing curve.
+    pub curve: PricingCurve,
+    /// Capacity allocation, bps of pool capital.
+    pub allocation_bps: u32,
+    /// Seconds between a purchase and the start of its cover (> max price age).
+    pub activation_delay: u32,
+    /// Publish time of the last accepted observation (0: none yet).
+    pub last_publish_time: i64,
+    /// Price of the last accepted observation, price units.
+    pub last_price: u64,
+    /// Confidence of the last accepted observation, price units.
+    pub last_conf: u64,
+    /// Accepted observations, all epochs.
+    pub observations: u64,
+    /// Publish time that opened the current streak (meaningful while `StreakOpen`).
+    pub streak_start: i64,
+    /// Lowest `price + conf` of the current streak.
+    pub streak_low: u64,
+    /// The last trigger event (meaningful from the first trigger on).
+    pub event: TriggerEvent,
+    /// Room to grow (cover books, reserves and settlement counters come here).
+    pub reserved: [u8; 512],
+}
+
+impl Market {
+    /// The trigger terms in the core's form.
+    pub fn trigger_terms(&self) -> TriggerTerms {
+        TriggerTerms {
+            strike: self.strike,
+            recovery: self.recovery,
+            duration: i64::from(self.duration),
+            max_gap: i64::from(self.max_gap),
+            max_price_age: i64::from(self.max_price_age),
+            max_conf_bps: u64::from(self.max_conf_bps),
+        }
+    }
+
+    /// The streak state in the core's form.
+    pub fn streak_state(&self) -> StreakState {
+        StreakState {
+            last_publish_time: self.last_publish_time,
+            streak_open: self.status == MarketStatus::StreakOpen,
+            streak_start: self.streak_start,
+            streak_low: self.streak_low,
+            triggered: self.status == MarketStatus::Triggered,
+            trigger_time: self.event.trigger_time,
+        }
+    }
+
+    /// Whether a depeg streak is open.
+    pub fn streak_open(&self) -> bool {
+        self.status == MarketStatus::StreakOpen
+    }
+}

@@ -1,0 +1,589 @@
+//! `TestEnv`: the real `coverage_pool` program inside solana-program-test's
+//! bank, run natively (no SBF toolchain on the build machines), with the real
+//! SPL Token programs, real CPIs, and a clock the tests can warp.
+//!
+//! A pool with tranches and funded stakers takes a few lines:
+//! ```ignore
+//! let mut env = TestEnv::new().await;            // 2 tranches, USDC-like mint
+//! let alice = env.new_staker(1_000_000_000).await;
+//! env.deposit(&alice, 0, 500_000_000, 0).await.unwrap();
+//! env.warp_by(7 * DAY).await;
+//! ```
+
+pub mod oracle;
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::solana_program::program_pack::Pack;
+use anchor_lang::AccountDeserialize;
+use anchor_spl::token::spl_token;
+use anchor_spl::token_2022::spl_token_2022;
+use coverage_pool::error::ErrorCode;
+use coverage_pool::instructions::{CreateMarketArgs, InitializePoolArgs};
+use coverage_pool::state::{Market, PayoutShape, Pool, PricingCurve, WithdrawalRequest};
+use coverage_sdk::ix::{self, PoolKeys};
+use coverage_sdk::pda;
+use solana_keypair::Keypair;
+use solana_program_test::{BanksClientError, ProgramTest, ProgramTestContext};
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+
+pub use solana_keypair;
+pub use solana_program_test;
+pub use solana_signer;
+
+/// Seconds in a day.
+pub const DAY: i64 = 86_400;
+/// Collateral decimals used by the default environment (USDC's).
+pub const DECIMALS: u8 = 6;
+/// One whole collateral token in base units.
+pub const ONE: u64 = 1_000_000;
+
+/// Native entrypoint: the program's Anchor `entry`, widened to the processor
+/// function type solana-program-test wants (see TOOLCHAIN.md).
+mod native {
+    use anchor_lang::solana_program::account_info::AccountInfo;
+    use anchor_lang::solana_program::entrypoint::ProgramResult;
+    use anchor_lang::solana_program::pubkey::Pubkey;
+
+    pub fn entry<'a, 'b, 'c, 'd>(id: &'a Pubkey, accs: &'b [AccountInfo<'c>], data: &'d [u8]) -> ProgramResult {
+        // SAFETY: every reference lives for the whole call, so widening the
+        // lifetimes to the accounts' own is sound here.
+        let id: &'c Pubkey = unsafe { std::mem::transmute(id) };
+        let accs: &'c [AccountInfo<'c>] = unsafe { std::mem::transmute(accs) };
+        let data: &'c [u8] = unsafe { std::mem::transmute(data) };
+        coverage_pool::entry(id, accs, data)
+    }
+
+    pub fn program_test() -> solana_program_test::ProgramTest {
+        solana_program_test::ProgramTest::new(
+            "coverage_pool",
+            coverage_pool::ID,
+            solana_program_test::processor!(entry),
+        )
+    }
+}
+
+/// Parameters of the test pool.
+#[derive(Clone, Debug)]
+pub struct PoolConfig {
+    /// Premium weights, junior first.
+    pub weights: Vec<u16>,
+    /// Staker cooldown, seconds.
+    pub cooldown: u32,
+    /// Withdraw window, seconds.
+    pub withdraw_window: u32,
+    /// Max leverage, bps.
+    pub max_leverage_bps: u32,
+    /// Protocol fee, bps.
+    pub protocol_fee_bps: u16,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self {
+            weights: vec![7_000, 3_000],
+            cooldown: 7 * DAY as u32,
+            withdraw_window: 2 * DAY as u32,
+            max_leverage_bps: 20_000,
+            protocol_fee_bps: 1_000,
+        }
+    }
+}
+
+impl PoolConfig {
+    /// The `initialize_pool` arguments for this config.
+    pub fn args(&self, pool_id: u64, authority: Pubkey) -> InitializePoolArgs {
+        InitializePoolArgs {
+            pool_id,
+            authority,
+            tranche_weights_bps: self.weights.clone(),
+            cooldown: self.cooldown,
+            withdraw_window: self.withdraw_window,
+            max_leverage_bps: self.max_leverage_bps,
+            protocol_fee_bps: self.protocol_fee_bps,
+        }
+    }
+}
+
+/// A funded staker: a keypair, a collateral account, a share account per tranche.
+pub struct Staker {
+    /// The staker's wallet.
+    pub kp: Keypair,
+    /// Collateral token account.
+    pub collateral: Pubkey,
+    /// Share token account per tranche.
+    pub shares: Vec<Pubkey>,
+}
+
+impl Staker {
+    /// The staker's address.
+    pub fn key(&self) -> Pubkey {
+        self.kp.pubkey()
+    }
+}
+
+/// The bank with a pool in it.
+pub struct TestEnv {
+    /// The running bank.
+    pub ctx: ProgramTestContext,
+    /// Pool authority.
+    pub authority: Keypair,
+    /// Collateral mint authority.
+    pub mint_authority: Keypair,
+    /// The pool's fixed addresses.
+    pub keys: PoolKeys,
+    /// Treasury token account.
+    pub treasury: Pubkey,
+    /// Number of tranches.
+    pub tranche_count: u8,
+}
+
+/// Starts a bank with the program loaded, the clock at a realistic date.
+pub async fn start_bank() -> ProgramTestContext {
+    let pt: ProgramTest = native::program_test();
+    let mut ctx = pt.start_with_context().await;
+    // 2023-03-01 00:00 UTC: the replays of March 2023 warp forward from here
+    set_time(&mut ctx, 1_677_628_800).await;
+    ctx
+}
+
+/// Sets the bank clock's unix time.
+pub async fn set_time(ctx: &mut ProgramTestContext, unix: i64) {
+    let mut clock: anchor_lang::prelude::Clock = ctx.banks_client.get_sysvar().await.unwrap();
+    clock.unix_timestamp = unix;
+    ctx.set_sysvar(&clock);
+}
+
+impl TestEnv {
+    /// A pool with the default config (2 tranches 70/30, 7-day cooldown, 2-day window).
+    pub async fn new() -> Self {
+        Self::with_config(PoolConfig::default()).await
+    }
+
+    /// A pool with `cfg`, every tranche initialized, on a classic SPL Token mint.
+    pub async fn with_config(cfg: PoolConfig) -> Self {
+        let mut env = Self::without_pool(spl_token::ID).await;
+        let args = cfg.args(1, env.authority.pubkey());
+        env.initialize_pool(args).await.unwrap();
+        env
+    }
+
+    /// A bank with a collateral mint of `token_program` and a treasury, no pool yet.
+    pub async fn without_pool(token_program: Pubkey) -> Self {
+        let mut ctx = start_bank().await;
+        let authority = Keypair::new();
+        let mint_authority = Keypair::new();
+        let mint = Keypair::new();
+        create_mint(&mut ctx, &mint, &mint_authority.pubkey(), &token_program, DECIMALS).await;
+        let payer = ctx.payer.pubkey();
+        let treasury = create_token_account(&mut ctx, &mint.pubkey(), &authority.pubkey(), &token_program).await;
+        let _ = payer;
+        let pool = pda::pool(&ctx.payer.pubkey(), 1).0;
+        Self {
+            ctx,
+            authority,
+            mint_authority,
+            keys: PoolKeys {
+                pool,
+                collateral_mint: mint.pubkey(),
+                token_program,
+            },
+            treasury,
+            tranche_count: 0,
+        }
+    }
+
+    /// Sends `initialize_pool` (creator: the bank payer) and every `initialize_tranche`, in one transaction.
+    pub async fn initialize_pool(&mut self, args: InitializePoolArgs) -> Result<(), BanksClientError> {
+        let creator = self.ctx.payer.pubkey();
+        let count = args.tranche_weights_bps.len() as u8;
+        self.keys.pool = pda::pool(&creator, args.pool_id).0;
+        let mut ixs = vec![ix::initialize_pool(
+            &creator,
+            &self.keys.collateral_mint,
+            &self.treasury,
+            &self.keys.token_program,
+            args,
+        )];
+        for t in 0..count.min(4) {
+            ixs.push(ix::initialize_tranche(&creator, &self.keys, t));
+        }
+        self.send(&ixs, &[]).await?;
+        self.tranche_count = count;
+        Ok(())
+    }
+
+    /// Signs with the bank payer plus `signers` and processes `ixs`.
+    pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), BanksClientError> {
+        send_tx(&mut self.ctx, ixs, signers).await
+    }
+
+    /// A new wallet with `collateral` base units and an empty share account per tranche.
+    pub async fn new_staker(&mut self, collateral: u64) -> Staker {
+        let kp = Keypair::new();
+        self.airdrop(&kp.pubkey(), 1_000_000_000).await;
+        let collateral_account = self.new_collateral_account(&kp.pubkey()).await;
+        if collateral > 0 {
+            self.mint_collateral(&collateral_account, collateral).await;
+        }
+        let mut shares = Vec::new();
+        for t in 0..self.tranche_count {
+            let mint = self.keys.share_mint(t);
+            shares.push(create_token_account(&mut self.ctx, &mint, &kp.pubkey(), &self.keys.token_program).await);
+        }
+        Staker {
+            kp,
+            collateral: collateral_account,
+            shares,
+        }
+    }
+
+    /// A new empty collateral token account owned by `owner`.
+    pub async fn new_collateral_account(&mut self, owner: &Pubkey) -> Pubkey {
+        let mint = self.keys.collateral_mint;
+        let tp = self.keys.token_program;
+        create_token_account(&mut self.ctx, &mint, owner, &tp).await
+    }
+
+    /// Mints `amount` collateral to `to`.
+    pub async fn mint_collateral(&mut self, to: &Pubkey, amount: u64) {
+        let ix = spl_token_2022::instruction::mint_to(
+            &self.keys.token_program,
+            &self.keys.collateral_mint,
+            to,
+            &self.mint_authority.pubkey(),
+            &[],
+            amount,
+        )
+        .unwrap();
+        let ma = self.mint_authority.insecure_clone();
+        self.send(&[ix], &[&ma]).await.unwrap();
+    }
+
+    /// Transfers lamports from the bank payer.
+    pub async fn airdrop(&mut self, to: &Pubkey, lamports: u64) {
+        let ix = solana_system_interface::instruction::transfer(&self.ctx.payer.pubkey(), to, lamports);
+        self.send(&[ix], &[]).await.unwrap();
+    }
+
+    /// `deposit` by `staker` into `tranche`.
+    pub async fn deposit(
+        &mut self,
+        staker: &Staker,
+        tranche: u8,
+        amount: u64,
+        min_shares: u64,
+    ) -> Result<(), BanksClientError> {
+        let shares = staker.shares.get(tranche as usize).copied().unwrap_or(staker.shares[0]);
+        let ix = ix::deposit(
+            &staker.key(),
+            &self.keys,
+            tranche,
+            &staker.collateral,
+            &shares,
+            amount,
+            min_shares,
+        );
+        self.send(&[ix], &[&staker.kp]).await
+    }
+
+    /// `request_withdrawal` by `staker` of `shares` in `tranche`.
+    pub async fn request_withdrawal(
+        &mut self,
+        staker: &Staker,
+        tranche: u8,
+        shares: u64,
+    ) -> Result<(), BanksClientError> {
+        let ix = ix::request_withdrawal(
+            &staker.key(),
+            &self.keys,
+            tranche,
+            &staker.shares[tranche as usize],
+            shares,
+        );
+        self.send(&[ix], &[&staker.kp]).await
+    }
+
+    /// `cancel_withdrawal` by `staker` of its own request in `tranche`.
+    pub async fn cancel_withdrawal(&mut self, staker: &Staker, tranche: u8) -> Result<(), BanksClientError> {
+        let request = self.request_address(staker, tranche);
+        let ix = ix::cancel_withdrawal(
+            &staker.key(),
+            &self.keys,
+            tranche,
+            &request,
+            &staker.shares[tranche as usize],
+        );
+        self.send(&[ix], &[&staker.kp]).await
+    }
+
+    /// `withdraw` by `staker` of its own request in `tranche`.
+    pub async fn withdraw(&mut self, staker: &Staker, tranche: u8) -> Result<(), BanksClientError> {
+        let request = self.request_address(staker, tranche);
+        let ix = ix::withdraw(&staker.key(), &self.keys, tranche, &request, &staker.collateral);
+        self.send(&[ix], &[&staker.kp]).await
+    }
+
+    /// Address of `staker`'s withdrawal request in `tranche`.
+    pub fn request_address(&self, staker: &Staker, tranche: u8) -> Pubkey {
+        pda::withdrawal_request(&self.keys.pool, tranche, &staker.key()).0
+    }
+
+    /// Token balance of a token account.
+    pub async fn balance(&mut self, account: &Pubkey) -> u64 {
+        let acc = self
+            .ctx
+            .banks_client
+            .get_account(*account)
+            .await
+            .unwrap()
+            .expect("token account");
+        spl_token_2022::state::Account::unpack_from_slice(&acc.data[..spl_token_2022::state::Account::LEN])
+            .unwrap()
+            .amount
+    }
+
+    /// Supply of a mint.
+    pub async fn supply(&mut self, mint: &Pubkey) -> u64 {
+        let acc = self.ctx.banks_client.get_account(*mint).await.unwrap().expect("mint");
+        spl_token_2022::state::Mint::unpack_from_slice(&acc.data[..spl_token_2022::state::Mint::LEN])
+            .unwrap()
+            .supply
+    }
+
+    /// Decodes one of the program's accounts.
+    pub async fn fetch<T: AccountDeserialize>(&mut self, address: &Pubkey) -> Option<T> {
+        let acc = self.ctx.banks_client.get_account(*address).await.unwrap()?;
+        Some(T::try_deserialize(&mut &acc.data[..]).unwrap())
+    }
+
+    /// The pool account.
+    pub async fn pool(&mut self) -> Pool {
+        let p = self.keys.pool;
+        self.fetch::<Pool>(&p).await.expect("pool")
+    }
+
+    /// A market account.
+    pub async fn market(&mut self, address: &Pubkey) -> Market {
+        self.fetch::<Market>(address).await.expect("market")
+    }
+
+    /// A withdrawal request, if open.
+    pub async fn request(&mut self, staker: &Staker, tranche: u8) -> Option<WithdrawalRequest> {
+        let a = self.request_address(staker, tranche);
+        self.fetch::<WithdrawalRequest>(&a).await
+    }
+
+    /// Vault balance.
+    pub async fn vault_balance(&mut self) -> u64 {
+        let v = self.keys.vault();
+        self.balance(&v).await
+    }
+
+    /// Current bank unix time.
+    pub async fn now(&mut self) -> i64 {
+        let clock: anchor_lang::prelude::Clock = self.ctx.banks_client.get_sysvar().await.unwrap();
+        clock.unix_timestamp
+    }
+
+    /// Moves the clock forward by `secs`.
+    pub async fn warp_by(&mut self, secs: i64) {
+        let now = self.now().await;
+        set_time(&mut self.ctx, now + secs).await;
+    }
+
+    /// Sets the clock to `unix`.
+    pub async fn warp_to(&mut self, unix: i64) {
+        set_time(&mut self.ctx, unix).await;
+    }
+
+    /// Everything a rejection must leave unchanged: vault, treasury, pool
+    /// account bytes, and the given token accounts.
+    pub async fn snapshot(&mut self, accounts: &[Pubkey]) -> Vec<Option<Vec<u8>>> {
+        let mut all = vec![self.keys.pool, self.keys.vault(), self.treasury];
+        all.extend_from_slice(accounts);
+        let mut out = Vec::new();
+        for a in all {
+            out.push(self.ctx.banks_client.get_account(a).await.unwrap().map(|x| x.data));
+        }
+        out
+    }
+}
+
+/// The SPL Memo program (loaded by solana-program-test).
+pub const MEMO_PROGRAM: Pubkey = anchor_lang::pubkey!("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr");
+
+/// Terms of the default test market: USDC/USD below 0.95 for 1 hour,
+/// recovery 0.97, max gap 1 hour, max price age 60 s, max confidence 5 %.
+pub fn market_args() -> CreateMarketArgs {
+    CreateMarketArgs {
+        feed_id: oracle::TEST_FEED,
+        strike: 95_000_000,
+        recovery: 97_000_000,
+        duration: 3_600,
+        max_gap: 3_600,
+        max_price_age: 60,
+        max_conf_bps: 500,
+        payout: PayoutShape::Binary,
+        curve: PricingCurve {
+            base_rate_bps: 200,
+            slope_below_kink_bps: 800,
+            slope_above_kink_bps: 4_000,
+            kink_utilization_bps: 8_000,
+        },
+        allocation_bps: 10_000,
+        activation_delay: 120,
+    }
+}
+
+impl TestEnv {
+    /// `create_market` signed by the pool authority; returns the market address.
+    pub async fn create_market(&mut self, args: CreateMarketArgs) -> Result<Pubkey, BanksClientError> {
+        let index = self.pool().await.market_count;
+        let auth = self.authority.insecure_clone();
+        let payer = self.ctx.payer.pubkey();
+        let ix = ix::create_market(&auth.pubkey(), &payer, &self.keys.pool, index, args);
+        self.send(&[ix], &[&auth]).await?;
+        Ok(pda::market(&self.keys.pool, index).0)
+    }
+
+    /// Posts `spec` as a fresh `PriceUpdateV2` account and calls `check_trigger` with it.
+    pub async fn observe(&mut self, market: &Pubkey, spec: &oracle::PriceSpec) -> Result<(), BanksClientError> {
+        let address = Pubkey::new_unique();
+        oracle::install(&mut self.ctx, &address, spec);
+        self.check_trigger(market, &address).await
+    }
+
+    /// Sets the clock to `publish_time` and observes `price`/`conf` (1e-8 units) then.
+    pub async fn observe_at(
+        &mut self,
+        market: &Pubkey,
+        price: i64,
+        conf: u64,
+        publish_time: i64,
+    ) -> Result<(), BanksClientError> {
+        self.warp_to(publish_time).await;
+        self.observe(market, &oracle::PriceSpec::new(price, conf, publish_time))
+            .await
+    }
+
+    /// `check_trigger` with the account at `price_update`.
+    pub async fn check_trigger(&mut self, market: &Pubkey, price_update: &Pubkey) -> Result<(), BanksClientError> {
+        let ix = ix::check_trigger(market, &self.keys.pool, price_update);
+        self.send(&[ix], &[]).await
+    }
+}
+
+/// Signs with the payer plus `signers` and processes `ixs`. A memo with a
+/// process-wide counter makes every transaction unique, so the same
+/// instruction can be sent twice on one blockhash without `AlreadyProcessed`
+/// (waiting for a new blockhash costs a slot each time).
+pub async fn send_tx(
+    ctx: &mut ProgramTestContext,
+    ixs: &[Instruction],
+    signers: &[&Keypair],
+) -> Result<(), BanksClientError> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NONCE: AtomicU64 = AtomicU64::new(0);
+    let blockhash = ctx.banks_client.get_latest_blockhash().await.unwrap();
+    let payer = ctx.payer.insecure_clone();
+    let mut all: Vec<&Keypair> = vec![&payer];
+    all.extend_from_slice(signers);
+    let memo = Instruction {
+        program_id: MEMO_PROGRAM,
+        accounts: vec![],
+        data: NONCE.fetch_add(1, Ordering::Relaxed).to_string().into_bytes(),
+    };
+    let mut with_memo = ixs.to_vec();
+    with_memo.push(memo);
+    let tx = Transaction::new_signed_with_payer(&with_memo, Some(&payer.pubkey()), &all, blockhash);
+    ctx.banks_client.process_transaction(tx).await
+}
+
+/// Creates and initializes a mint.
+pub async fn create_mint(
+    ctx: &mut ProgramTestContext,
+    mint: &Keypair,
+    authority: &Pubkey,
+    token_program: &Pubkey,
+    decimals: u8,
+) {
+    let rent = ctx.banks_client.get_rent().await.unwrap();
+    let len = spl_token_2022::state::Mint::LEN;
+    let ixs = [
+        solana_system_interface::instruction::create_account(
+            &ctx.payer.pubkey(),
+            &mint.pubkey(),
+            rent.minimum_balance(len),
+            len as u64,
+            token_program,
+        ),
+        spl_token_2022::instruction::initialize_mint2(token_program, &mint.pubkey(), authority, None, decimals)
+            .unwrap(),
+    ];
+    send_tx(ctx, &ixs, &[mint]).await.unwrap();
+}
+
+/// Creates and initializes a token account of `mint` owned by `owner`.
+pub async fn create_token_account(
+    ctx: &mut ProgramTestContext,
+    mint: &Pubkey,
+    owner: &Pubkey,
+    token_program: &Pubkey,
+) -> Pubkey {
+    use spl_token_2022::extension::{BaseStateWithExtensions, ExtensionType, StateWithExtensions};
+    let account = Keypair::new();
+    let rent = ctx.banks_client.get_rent().await.unwrap();
+    // Token-2022 accounts carry the extensions their mint requires (e.g. a fee amount)
+    let mint_data = ctx.banks_client.get_account(*mint).await.unwrap().expect("mint").data;
+    let mint_state = StateWithExtensions::<spl_token_2022::state::Mint>::unpack(&mint_data).unwrap();
+    let required = ExtensionType::get_required_init_account_extensions(&mint_state.get_extension_types().unwrap());
+    let len = ExtensionType::try_calculate_account_len::<spl_token_2022::state::Account>(&required).unwrap();
+    let ixs = [
+        solana_system_interface::instruction::create_account(
+            &ctx.payer.pubkey(),
+            &account.pubkey(),
+            rent.minimum_balance(len),
+            len as u64,
+            token_program,
+        ),
+        spl_token_2022::instruction::initialize_account3(token_program, &account.pubkey(), mint, owner).unwrap(),
+    ];
+    send_tx(ctx, &ixs, &[&account]).await.unwrap();
+    account.pubkey()
+}
+
+/// The custom error code of a failed transaction, if it failed with one.
+pub fn custom_code(err: &BanksClientError) -> Option<u32> {
+    use solana_program_test::BanksClientError as E;
+    let tx_err = match err {
+        E::TransactionError(e) => e.clone(),
+        E::SimulationError { err, .. } => err.clone(),
+        _ => return None,
+    };
+    match tx_err {
+        solana_transaction::TransactionError::InstructionError(
+            _,
+            anchor_lang::solana_program::instruction::error::InstructionError::Custom(c),
+        ) => Some(c),
+        _ => None,
+    }
+}
+
+/// The numeric code of one of the program's named errors.
+pub fn code(e: ErrorCode) -> u32 {
+    anchor_lang::error::ERROR_CODE_OFFSET + e as u32
+}
+
+/// Asserts a transaction failed with exactly the program's named error `e`.
+#[track_caller]
+pub fn assert_err<T: std::fmt::Debug>(res: Result<T, BanksClientError>, e: ErrorCode) {
+    let err = res.expect_err(&format!("expected {e:?}, the transaction succeeded"));
+    assert_eq!(
+        custom_code(&err),
+        Some(code(e)),
+        "expected {e:?} ({}), got {err:?}",
+        code(e)
+    );
+}

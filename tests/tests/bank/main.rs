@@ -1,0 +1,6 @@
+//! Bank tests: the real program natively inside solana-program-test, told as
+//! the protocol's stories. One test binary (links once), one module per
+//! capability.
+
+mod markets;
+mod staking;
