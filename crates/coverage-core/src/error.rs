@@ -36,4 +36,6 @@ pub enum CoreError {
     PublishTimeNotIncreasing,
     /// The market has triggered for this epoch and accepts no further observations.
     MarketAlreadyTriggered,
+    /// The purchase would take the market's active cover past its capacity.
+    CapacityExceeded,
 }

@@ -15,6 +15,7 @@
 pub mod error;
 pub mod math;
 pub mod price;
+pub mod pricing;
 pub mod shares;
 pub mod staking;
 pub mod trigger;

@@ -116,6 +116,9 @@ pub enum ErrorCode {
     InvalidActivationDelay,
     #[msg("Market is closed")]
     MarketClosed,
+    // ---- cover sales ----
+    #[msg("Purchase would take the market's active cover past its capacity")]
+    CapacityExceeded,
 }
 
 impl From<CoreError> for ErrorCode {
@@ -137,6 +140,7 @@ impl From<CoreError> for ErrorCode {
             CoreError::ConfidenceTooWide => ErrorCode::ConfidenceTooWide,
             CoreError::PublishTimeNotIncreasing => ErrorCode::PublishTimeNotIncreasing,
             CoreError::MarketAlreadyTriggered => ErrorCode::MarketAlreadyTriggered,
+            CoreError::CapacityExceeded => ErrorCode::CapacityExceeded,
         }
     }
 }
