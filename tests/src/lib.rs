@@ -20,7 +20,9 @@ use anchor_spl::token::spl_token;
 use anchor_spl::token_2022::spl_token_2022;
 use coverage_pool::error::ErrorCode;
 use coverage_pool::instructions::{CreateMarketArgs, InitializePoolArgs};
-use coverage_pool::state::{Market, PayoutShape, Pool, PricingCurve, WithdrawalRequest};
+use coverage_pool::state::{
+    CoverBook, Market, PayoutShape, Policy, Pool, PremiumLedger, PricingCurve, WithdrawalRequest,
+};
 use coverage_sdk::ix::{self, PoolKeys};
 use coverage_sdk::pda;
 use solana_keypair::Keypair;
@@ -321,7 +323,15 @@ impl TestEnv {
     /// `withdraw` by `staker` of its own request in `tranche`.
     pub async fn withdraw(&mut self, staker: &Staker, tranche: u8) -> Result<(), BanksClientError> {
         let request = self.request_address(staker, tranche);
-        let ix = ix::withdraw(&staker.key(), &self.keys, tranche, &request, &staker.collateral);
+        let markets = self.pool().await.market_count;
+        let ix = ix::withdraw(
+            &staker.key(),
+            &self.keys,
+            tranche,
+            &request,
+            &staker.collateral,
+            markets,
+        );
         self.send(&[ix], &[&staker.kp]).await
     }
 
@@ -472,6 +482,134 @@ impl TestEnv {
     pub async fn check_trigger(&mut self, market: &Pubkey, price_update: &Pubkey) -> Result<(), BanksClientError> {
         let ix = ix::check_trigger(market, &self.keys.pool, price_update);
         self.send(&[ix], &[]).await
+    }
+}
+
+impl TestEnv {
+    /// A zero-copy account (`PremiumLedger`, `CoverBook`).
+    pub async fn fetch_zero_copy<T: bytemuck::Pod + anchor_lang::Discriminator>(&mut self, address: &Pubkey) -> T {
+        let acc = self
+            .ctx
+            .banks_client
+            .get_account(*address)
+            .await
+            .unwrap()
+            .expect("account");
+        coverage_sdk::quote::decode_zero_copy::<T>(&acc.data).unwrap()
+    }
+
+    /// The pool's premium ledger.
+    pub async fn ledger(&mut self) -> PremiumLedger {
+        let a = self.keys.ledger();
+        self.fetch_zero_copy::<PremiumLedger>(&a).await
+    }
+
+    /// A market's cover book.
+    pub async fn book(&mut self, market: &Pubkey) -> CoverBook {
+        let a = pda::book(market).0;
+        self.fetch_zero_copy::<CoverBook>(&a).await
+    }
+
+    /// A policy, if it exists.
+    pub async fn policy(&mut self, address: &Pubkey) -> Option<Policy> {
+        self.fetch::<Policy>(address).await
+    }
+
+    /// The premium `buy_cover` would charge now (the SDK's quote, the program's code).
+    pub async fn quote(&mut self, market: &Pubkey, amount: u64, days: u16) -> Result<u64, anchor_lang::error::Error> {
+        let pool = self.pool().await;
+        let ledger = self.ledger().await;
+        let m = self.market(market).await;
+        let book = self.book(market).await;
+        let now = self.now().await;
+        coverage_sdk::quote::premium(&pool, &ledger, &m, &book, amount, days, now)
+    }
+
+    /// Installs a healthy price ($1.00 ± 0.0001) of the test feed published now; returns its address.
+    pub async fn fresh_price(&mut self) -> Pubkey {
+        let now = self.now().await;
+        self.price_at(100_000_000, 10_000, now).await
+    }
+
+    /// Installs a price (1e-8 units) published at `publish_time`; returns its address.
+    pub async fn price_at(&mut self, price: i64, conf: u64, publish_time: i64) -> Pubkey {
+        let address = Pubkey::new_unique();
+        oracle::install(
+            &mut self.ctx,
+            &address,
+            &oracle::PriceSpec::new(price, conf, publish_time),
+        );
+        address
+    }
+
+    /// `buy_cover` by `buyer` (owner and payer) with a fresh healthy price; returns the policy address.
+    pub async fn buy_cover(
+        &mut self,
+        buyer: &Staker,
+        market: &Pubkey,
+        amount: u64,
+        days: u16,
+        max_premium: u64,
+    ) -> Result<Pubkey, BanksClientError> {
+        let price = self.fresh_price().await;
+        self.buy_cover_with_price(buyer, market, amount, days, max_premium, &price)
+            .await
+    }
+
+    /// `buy_cover` by `buyer` with the price update at `price_update`.
+    pub async fn buy_cover_with_price(
+        &mut self,
+        buyer: &Staker,
+        market: &Pubkey,
+        amount: u64,
+        days: u16,
+        max_premium: u64,
+        price_update: &Pubkey,
+    ) -> Result<Pubkey, BanksClientError> {
+        let id = self.market(market).await.policy_count;
+        let k = ix::BuyCoverKeys {
+            keys: self.keys,
+            market: *market,
+            policy_id: id,
+            payer_collateral: buyer.collateral,
+            price_update: *price_update,
+        };
+        let ix = ix::buy_cover(&buyer.key(), &buyer.key(), &k, amount, days, max_premium);
+        self.send(&[ix], &[&buyer.kp]).await?;
+        Ok(pda::policy(market, id).0)
+    }
+
+    /// Sets the pool's pause flag (signed by the authority).
+    pub async fn set_pool_paused(&mut self, paused: bool) -> Result<(), BanksClientError> {
+        let auth = self.authority.insecure_clone();
+        let ix = ix::set_pool_paused(&auth.pubkey(), &self.keys.pool, paused);
+        self.send(&[ix], &[&auth]).await
+    }
+
+    /// Sets a market's pause flag (signed by the authority).
+    pub async fn set_market_paused(&mut self, market: &Pubkey, paused: bool) -> Result<(), BanksClientError> {
+        let auth = self.authority.insecure_clone();
+        let ix = ix::set_market_paused(&auth.pubkey(), &self.keys.pool, market, paused);
+        self.send(&[ix], &[&auth]).await
+    }
+
+    /// Value of `shares` of `tranche` now (books as stored; call after an accruing instruction).
+    pub async fn share_value(&mut self, tranche: u8, shares: u64) -> u64 {
+        let pool = self.pool().await;
+        let t = pool.tranches[tranche as usize];
+        let mint = self.keys.share_mint(tranche);
+        let supply = self.supply(&mint).await;
+        coverage_core::shares::assets_for_shares(shares, t.assets, supply + t.dead_shares).unwrap()
+    }
+
+    /// Invariant 1 of PROTOCOL.md: vault ≥ tranche assets + unearned premium + fees owed.
+    /// Returns (vault, books).
+    pub async fn books(&mut self) -> (u64, u64) {
+        let pool = self.pool().await;
+        let ledger = self.ledger().await;
+        let vault = self.vault_balance().await;
+        let books = pool.capital().unwrap() + ledger.unearned_total + pool.fees_owed;
+        (vault, books)
     }
 }
 

@@ -2,7 +2,7 @@
 //! program's own `accounts::*` structs and data from `instruction::*`.
 
 use anchor_lang::prelude::Pubkey;
-use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
 use anchor_lang::{system_program, InstructionData, ToAccountMetas};
 use coverage_pool::instructions::{CreateMarketArgs, InitializePoolArgs};
 use coverage_pool::{accounts, instruction, ID};
@@ -37,6 +37,10 @@ impl PoolKeys {
     pub fn share_mint(&self, tranche: u8) -> Pubkey {
         pda::share_mint(&self.pool, tranche).0
     }
+    /// Premium ledger PDA.
+    pub fn ledger(&self) -> Pubkey {
+        pda::ledger(&self.pool).0
+    }
     /// Share escrow of `tranche`.
     pub fn share_escrow(&self, tranche: u8) -> Pubkey {
         pda::share_escrow(&self.pool, tranche).0
@@ -58,6 +62,7 @@ pub fn initialize_pool(
             pool,
             collateral_mint: *collateral_mint,
             vault: pda::vault(&pool).0,
+            ledger: pda::ledger(&pool).0,
             treasury: *treasury,
             token_program: *token_program,
             system_program: system_program::ID,
@@ -96,6 +101,7 @@ pub fn deposit(
         accounts::Deposit {
             staker: *staker,
             pool: keys.pool,
+            ledger: keys.ledger(),
             collateral_mint: keys.collateral_mint,
             vault: keys.vault(),
             staker_collateral: *staker_collateral,
@@ -123,6 +129,7 @@ pub fn request_withdrawal(
         accounts::RequestWithdrawal {
             staker: *staker,
             pool: keys.pool,
+            ledger: keys.ledger(),
             share_mint: keys.share_mint(tranche),
             staker_shares: *staker_shares,
             share_escrow: keys.share_escrow(tranche),
@@ -158,17 +165,21 @@ pub fn cancel_withdrawal(
 }
 
 /// `withdraw` of the request at `request`, paying into `staker_collateral`.
+/// `market_count` is the pool's number of markets: their cover books go in
+/// the remaining accounts, in market order (the required-capital check).
 pub fn withdraw(
     staker: &Pubkey,
     keys: &PoolKeys,
     tranche: u8,
     request: &Pubkey,
     staker_collateral: &Pubkey,
+    market_count: u32,
 ) -> Instruction {
-    build(
+    let mut ix = build(
         accounts::Withdraw {
             staker: *staker,
             pool: keys.pool,
+            ledger: keys.ledger(),
             request: *request,
             share_mint: keys.share_mint(tranche),
             share_escrow: keys.share_escrow(tranche),
@@ -178,7 +189,16 @@ pub fn withdraw(
             token_program: keys.token_program,
         },
         instruction::Withdraw { tranche },
-    )
+    );
+    ix.accounts.extend(market_books(&keys.pool, market_count));
+    ix
+}
+
+/// The pool's cover books in market order, as read-only remaining accounts.
+pub fn market_books(pool: &Pubkey, market_count: u32) -> Vec<AccountMeta> {
+    (0..market_count)
+        .map(|i| AccountMeta::new_readonly(pda::book(&pda::market(pool, i).0).0, false))
+        .collect()
 }
 
 /// `create_market` as market number `index` of the pool.
@@ -195,6 +215,7 @@ pub fn create_market(
             payer: *payer,
             pool: *pool,
             market: pda::market(pool, index).0,
+            book: pda::book(&pda::market(pool, index).0).0,
             system_program: system_program::ID,
         },
         instruction::CreateMarket { args },
@@ -210,5 +231,114 @@ pub fn check_trigger(market: &Pubkey, pool: &Pubkey, price_update: &Pubkey) -> I
             price_update: *price_update,
         },
         instruction::CheckTrigger {},
+    )
+}
+
+/// Everything `buy_cover` needs besides the two signers.
+#[derive(Clone, Copy, Debug)]
+pub struct BuyCoverKeys {
+    /// The pool.
+    pub keys: PoolKeys,
+    /// The market.
+    pub market: Pubkey,
+    /// The market's next policy id (`Market::policy_count`).
+    pub policy_id: u64,
+    /// The payer's collateral token account.
+    pub payer_collateral: Pubkey,
+    /// A `PriceUpdateV2` of the market's feed.
+    pub price_update: Pubkey,
+}
+
+/// `buy_cover`: `buyer` owns the policy, `payer` pays premium and rent.
+pub fn buy_cover(
+    buyer: &Pubkey,
+    payer: &Pubkey,
+    k: &BuyCoverKeys,
+    amount: u64,
+    days: u16,
+    max_premium: u64,
+) -> Instruction {
+    build(
+        accounts::BuyCover {
+            buyer: *buyer,
+            payer: *payer,
+            pool: k.keys.pool,
+            ledger: k.keys.ledger(),
+            market: k.market,
+            book: pda::book(&k.market).0,
+            policy: pda::policy(&k.market, k.policy_id).0,
+            collateral_mint: k.keys.collateral_mint,
+            vault: k.keys.vault(),
+            payer_collateral: k.payer_collateral,
+            price_update: k.price_update,
+            token_program: k.keys.token_program,
+            system_program: system_program::ID,
+        },
+        instruction::BuyCover {
+            amount,
+            days,
+            max_premium,
+        },
+    )
+}
+
+/// `transfer_policy`.
+pub fn transfer_policy(owner: &Pubkey, policy: &Pubkey, new_owner: &Pubkey) -> Instruction {
+    build(
+        accounts::TransferPolicy {
+            owner: *owner,
+            policy: *policy,
+        },
+        instruction::TransferPolicy { new_owner: *new_owner },
+    )
+}
+
+/// `close_policy` (rent to `owner`, who must be the policy's owner).
+pub fn close_policy(owner: &Pubkey, policy: &Pubkey, market: &Pubkey) -> Instruction {
+    build(
+        accounts::ClosePolicy {
+            owner: *owner,
+            policy: *policy,
+            market: *market,
+        },
+        instruction::ClosePolicy {},
+    )
+}
+
+/// `collect_fees` to the pool's treasury.
+pub fn collect_fees(authority: &Pubkey, keys: &PoolKeys, treasury: &Pubkey) -> Instruction {
+    build(
+        accounts::CollectFees {
+            authority: *authority,
+            pool: keys.pool,
+            collateral_mint: keys.collateral_mint,
+            vault: keys.vault(),
+            treasury: *treasury,
+            token_program: keys.token_program,
+        },
+        instruction::CollectFees {},
+    )
+}
+
+/// `set_pool_paused`.
+pub fn set_pool_paused(authority: &Pubkey, pool: &Pubkey, paused: bool) -> Instruction {
+    build(
+        accounts::SetPoolPaused {
+            authority: *authority,
+            pool: *pool,
+        },
+        instruction::SetPoolPaused { paused },
+    )
+}
+
+/// `set_market_paused`.
+pub fn set_market_paused(authority: &Pubkey, pool: &Pubkey, market: &Pubkey, paused: bool) -> Instruction {
+    build(
+        accounts::SetMarketPaused {
+            authority: *authority,
+            pool: *pool,
+            market: *market,
+        },
+        instruction::SetMarketPaused { paused },
     )
 }

@@ -7,6 +7,7 @@
 
 pub mod ix;
 pub mod pda;
+pub mod quote;
 
 pub use coverage_core as core;
 pub use coverage_pool as program;

@@ -34,3 +34,18 @@ pub fn withdrawal_request(pool: &Pubkey, tranche: u8, staker: &Pubkey) -> (Pubke
 pub fn market(pool: &Pubkey, index: u32) -> (Pubkey, u8) {
     Pubkey::find_program_address(&[MARKET_SEED, pool.as_ref(), &index.to_le_bytes()], &ID)
 }
+
+/// Premium ledger `[LEDGER_SEED, pool]`.
+pub fn ledger(pool: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[LEDGER_SEED, pool.as_ref()], &ID)
+}
+
+/// Cover book `[BOOK_SEED, market]`.
+pub fn book(market: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[BOOK_SEED, market.as_ref()], &ID)
+}
+
+/// Policy `[POLICY_SEED, market, id LE]`.
+pub fn policy(market: &Pubkey, id: u64) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[POLICY_SEED, market.as_ref(), &id.to_le_bytes()], &ID)
+}

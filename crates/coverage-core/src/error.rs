@@ -38,4 +38,8 @@ pub enum CoreError {
     MarketAlreadyTriggered,
     /// The purchase would take the market's active cover past its capacity.
     CapacityExceeded,
+    /// Cover term out of bounds (1 to 365 whole days).
+    InvalidCoverTerm,
+    /// The premium ledger must be accrued to the current time first.
+    LedgerNotAccrued,
 }

@@ -12,12 +12,15 @@
 #![forbid(unsafe_code)]
 #![no_std]
 
+pub mod book;
 pub mod error;
 pub mod math;
+pub mod policy;
 pub mod price;
 pub mod pricing;
 pub mod shares;
 pub mod staking;
+pub mod streaming;
 pub mod trigger;
 
 pub use error::CoreError;

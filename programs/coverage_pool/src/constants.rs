@@ -62,3 +62,13 @@ pub const MAX_ACTIVATION_DELAY: u32 = 86_400;
 pub const MAX_ANNUAL_RATE_BPS: u32 = 10_000;
 /// Capacity allocation bound of a single market, bps of pool capital (100 %).
 pub const MAX_ALLOCATION_BPS: u32 = 10_000;
+
+/// Seed of the pool's premium ledger: `[LEDGER_SEED, pool]`.
+#[constant]
+pub const LEDGER_SEED: &[u8] = b"ledger";
+/// Seed of a market's cover book: `[BOOK_SEED, market]`.
+#[constant]
+pub const BOOK_SEED: &[u8] = b"book";
+/// Seed of a policy: `[POLICY_SEED, market, policy id (u64 LE)]`.
+#[constant]
+pub const POLICY_SEED: &[u8] = b"policy";

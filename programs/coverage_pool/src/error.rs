@@ -119,6 +119,32 @@ pub enum ErrorCode {
     // ---- cover sales ----
     #[msg("Purchase would take the market's active cover past its capacity")]
     CapacityExceeded,
+    #[msg("Cover term out of bounds: 1 to 365 whole days")]
+    InvalidCoverTerm,
+    #[msg("Premium ledger was not accrued to the current time")]
+    LedgerNotAccrued,
+    #[msg("Cover amount below the minimum (one whole collateral token)")]
+    InvalidCoverAmount,
+    #[msg("Premium is above the buyer's max_premium")]
+    PremiumAboveMax,
+    #[msg("Market is paused: cover sales are stopped")]
+    MarketPaused,
+    #[msg("A depeg streak is open on this market: cover sales are stopped")]
+    SalesStoppedStreakOpen,
+    #[msg("The oracle shows the strike breached (price - conf below strike): cover sales are stopped")]
+    PriceBelowStrike,
+    #[msg("Remaining accounts must be the pool's cover books, one per market, in market order")]
+    WrongMarketBooks,
+    #[msg("Account does not belong to this market")]
+    WrongMarket,
+    #[msg("Signer is not the policy owner")]
+    NotPolicyOwner,
+    #[msg("Policy is already settled")]
+    PolicySettled,
+    #[msg("Policy cannot be closed yet: it has not ended, or it may still be paid")]
+    PolicyNotClosable,
+    #[msg("No protocol fees to collect")]
+    NoFeesOwed,
 }
 
 impl From<CoreError> for ErrorCode {
@@ -141,6 +167,8 @@ impl From<CoreError> for ErrorCode {
             CoreError::PublishTimeNotIncreasing => ErrorCode::PublishTimeNotIncreasing,
             CoreError::MarketAlreadyTriggered => ErrorCode::MarketAlreadyTriggered,
             CoreError::CapacityExceeded => ErrorCode::CapacityExceeded,
+            CoreError::InvalidCoverTerm => ErrorCode::InvalidCoverTerm,
+            CoreError::LedgerNotAccrued => ErrorCode::LedgerNotAccrued,
         }
     }
 }

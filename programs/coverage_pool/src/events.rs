@@ -101,3 +101,45 @@ pub struct MarketTriggered {
     pub trigger_time: i64,
     pub lowest_price: u64,
 }
+
+#[event]
+pub struct CoverPurchased {
+    pub policy: Pubkey,
+    pub market: Pubkey,
+    pub owner: Pubkey,
+    pub amount: u64,
+    pub days: u16,
+    pub premium: u64,
+    pub fee: u64,
+    pub activation_time: i64,
+    pub end_time: i64,
+}
+
+#[event]
+pub struct PolicyTransferred {
+    pub policy: Pubkey,
+    pub from: Pubkey,
+    pub to: Pubkey,
+}
+
+#[event]
+pub struct PolicyClosed {
+    pub policy: Pubkey,
+    pub owner: Pubkey,
+    pub payout: u64,
+}
+
+#[event]
+pub struct FeesCollected {
+    pub pool: Pubkey,
+    pub treasury: Pubkey,
+    pub amount: u64,
+}
+
+#[event]
+pub struct PauseChanged {
+    pub pool: Pubkey,
+    /// The market, or the default key for the whole pool.
+    pub market: Pubkey,
+    pub paused: bool,
+}

@@ -47,6 +47,38 @@ pub mod coverage_pool {
         instructions::admin::create_market::create_market_handler(ctx, args)
     }
 
+    /// Sends the protocol fees owed to the treasury; see [`CollectFees`].
+    pub fn collect_fees(ctx: Context<CollectFees>) -> Result<()> {
+        instructions::admin::collect_fees::collect_fees_handler(ctx)
+    }
+
+    /// Pauses or resumes deposits and cover sales on the pool; see [`SetPoolPaused`].
+    pub fn set_pool_paused(ctx: Context<SetPoolPaused>, paused: bool) -> Result<()> {
+        instructions::admin::set_paused::set_pool_paused_handler(ctx, paused)
+    }
+
+    /// Pauses or resumes cover sales on a market; see [`SetMarketPaused`].
+    pub fn set_market_paused(ctx: Context<SetMarketPaused>, paused: bool) -> Result<()> {
+        instructions::admin::set_paused::set_market_paused_handler(ctx, paused)
+    }
+
+    // ---- buyer ----
+
+    /// Buys cover on a market; see [`BuyCover`].
+    pub fn buy_cover(ctx: Context<BuyCover>, amount: u64, days: u16, max_premium: u64) -> Result<()> {
+        instructions::buyer::buy_cover::buy_cover_handler(ctx, amount, days, max_premium)
+    }
+
+    /// Hands a policy to a new owner; see [`TransferPolicy`].
+    pub fn transfer_policy(ctx: Context<TransferPolicy>, new_owner: Pubkey) -> Result<()> {
+        instructions::buyer::transfer_policy::transfer_policy_handler(ctx, new_owner)
+    }
+
+    /// Closes a finished policy, rent to its owner; see [`ClosePolicy`].
+    pub fn close_policy(ctx: Context<ClosePolicy>) -> Result<()> {
+        instructions::buyer::close_policy::close_policy_handler(ctx)
+    }
+
     // ---- staker ----
 
     /// Deposits collateral into a tranche for shares; see [`Deposit`].
@@ -65,7 +97,7 @@ pub mod coverage_pool {
     }
 
     /// Redeems a request inside its window; see [`Withdraw`].
-    pub fn withdraw(ctx: Context<Withdraw>, tranche: u8) -> Result<()> {
+    pub fn withdraw<'info>(ctx: Context<'info, Withdraw<'info>>, tranche: u8) -> Result<()> {
         instructions::staker::withdraw::withdraw_handler(ctx, tranche)
     }
 

@@ -2,5 +2,6 @@
 //! the protocol's stories. One test binary (links once), one module per
 //! capability.
 
+mod cover;
 mod markets;
 mod staking;

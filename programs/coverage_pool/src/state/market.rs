@@ -71,6 +71,12 @@ pub struct Market {
     pub status: MarketStatus,
     /// The pool whose capital backs this market.
     pub pool: Pubkey,
+    /// The market's cover book (PDA `[BOOK_SEED, market]`).
+    pub book: Pubkey,
+    /// Policies sold, all epochs (next policy id).
+    pub policy_count: u64,
+    /// Cover sold, all epochs, collateral base units.
+    pub cover_sold: u64,
     /// Index within the pool (part of the seeds).
     pub index: u32,
     /// Current epoch (starts at 0; a reopened market starts a new one).
@@ -137,6 +143,16 @@ impl Market {
             streak_low: self.streak_low,
             triggered: self.status == MarketStatus::Triggered,
             trigger_time: self.event.trigger_time,
+        }
+    }
+
+    /// The pricing curve in the core's form.
+    pub fn pricing_curve(&self) -> coverage_core::pricing::Curve {
+        coverage_core::pricing::Curve {
+            base_rate_bps: u64::from(self.curve.base_rate_bps),
+            slope_below_kink_bps: u64::from(self.curve.slope_below_kink_bps),
+            slope_above_kink_bps: u64::from(self.curve.slope_above_kink_bps),
+            kink_utilization_bps: u64::from(self.curve.kink_utilization_bps),
         }
     }
 

@@ -1,8 +1,11 @@
 use anchor_lang::prelude::*;
+use coverage_core::policy::day_of;
 use coverage_core::staking::WithdrawalTiming;
+use coverage_core::streaming::split_by_weight;
 
 use crate::constants::{MAX_TRANCHES, POOL_SEED};
-use crate::error::ErrorCode;
+use crate::error::{CoreResultExt, ErrorCode};
+use crate::state::{CoverBook, PremiumLedger};
 
 /// One layer of pooled capital (PROTOCOL.md 2). Tranche 0 is the most junior.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Default, Debug, PartialEq, Eq, InitSpace)]
@@ -55,6 +58,8 @@ pub struct Pool {
     pub vault: Pubkey,
     /// Token account of the collateral mint that receives protocol fees.
     pub treasury: Pubkey,
+    /// The pool's premium ledger (PDA `[LEDGER_SEED, pool]`).
+    pub ledger: Pubkey,
     /// Seconds between a withdrawal request and its earliest redemption.
     pub cooldown: u32,
     /// Seconds after the cooldown during which a request may be redeemed.
@@ -73,8 +78,10 @@ pub struct Pool {
     pub total_allocation_bps: u32,
     /// Markets of this pool with an open depeg streak (redemptions wait while > 0).
     pub open_streaks: u16,
-    /// Protocol fees owed to the treasury.
+    /// Protocol fees owed to the treasury (collected with `collect_fees`).
     pub fees_owed: u64,
+    /// Premiums paid into the vault, all time (net of nothing: fee included).
+    pub premiums_paid: u64,
     /// Tranches, junior first; entries past `tranche_count` are unused.
     pub tranches: [Tranche; MAX_TRANCHES],
     /// Room to grow.
@@ -126,13 +133,55 @@ impl Pool {
         }
     }
 
-    /// Required capital (PROTOCOL.md 3.3): `max(largest market's active
-    /// cover, total active cover / L)`. The `withdraw` gate calls it; cover
-    /// sales are the next capability, and until a pool has sold cover its
-    /// active cover is zero.
-    pub fn required_capital(&self) -> Result<u64> {
-        coverage_core::staking::required_capital(0, 0, u64::from(self.max_leverage_bps))
-            .map_err(|e| error!(ErrorCode::from(e)))
+    /// Earns the premium due up to `now` from the ledger into the tranches,
+    /// split by premium weight among tranches that have shares (the most
+    /// junior of them takes the rounding remainder). Premium with no tranche
+    /// to take it goes to the protocol fees.
+    pub fn accrue_premium(&mut self, ledger: &mut PremiumLedger, now: i64) -> Result<()> {
+        let earned = ledger.view().accrue(now).or_named()?;
+        if earned == 0 {
+            return Ok(());
+        }
+        let n = self.tranche_count as usize;
+        let mut weights = [0u64; MAX_TRANCHES];
+        let mut eligible = [false; MAX_TRANCHES];
+        for (i, t) in self.tranches.iter().enumerate().take(n) {
+            weights[i] = u64::from(t.premium_weight_bps);
+            eligible[i] = t.dead_shares > 0;
+        }
+        let (parts, unallocated) = split_by_weight(earned, &weights[..n], &eligible[..n]).or_named()?;
+        for (t, part) in self.tranches.iter_mut().zip(parts).take(n) {
+            t.assets = t.assets.checked_add(part).ok_or(ErrorCode::MathOverflow)?;
+        }
+        self.fees_owed = self.fees_owed.checked_add(unallocated).ok_or(ErrorCode::MathOverflow)?;
+        Ok(())
+    }
+
+    /// Required capital (PROTOCOL.md 3.3) on `now`: `max(largest market's
+    /// active cover, total active cover / L)`, read from every market's cover
+    /// book. `books` must be the pool's books, one per market, in market
+    /// order (`WrongMarketBooks`).
+    pub fn required_capital<'info>(
+        &self,
+        pool_key: &Pubkey,
+        books: &'info [AccountInfo<'info>],
+        now: i64,
+    ) -> Result<u64> {
+        require!(books.len() == self.market_count as usize, ErrorCode::WrongMarketBooks);
+        let today = day_of(now);
+        let (mut largest, mut total) = (0u64, 0u64);
+        for (i, info) in books.iter().enumerate() {
+            let loader = AccountLoader::<CoverBook>::try_from(info).map_err(|_| error!(ErrorCode::WrongMarketBooks))?;
+            let book = loader.load()?;
+            require!(
+                book.pool == *pool_key && book.index as usize == i,
+                ErrorCode::WrongMarketBooks
+            );
+            let active = book.active_cover_on(today)?;
+            largest = largest.max(active);
+            total = total.checked_add(active).ok_or(ErrorCode::MathOverflow)?;
+        }
+        coverage_core::staking::required_capital(largest, total, u64::from(self.max_leverage_bps)).or_named()
     }
 
     /// Pool capital C (PROTOCOL.md 3.3): the sum of tranche assets.

@@ -3,7 +3,7 @@ use anchor_lang::prelude::*;
 use crate::constants::*;
 use crate::error::ErrorCode;
 use crate::events::MarketCreated;
-use crate::state::{Market, MarketStatus, PayoutShape, Pool, PricingCurve, TriggerEvent};
+use crate::state::{CoverBook, Market, MarketStatus, PayoutShape, Pool, PricingCurve, TriggerEvent};
 
 /// Terms of a new market. Prices in price units (1e-8 USD). Trigger terms
 /// (feed, strike, recovery, duration, max gap, max price age, max confidence,
@@ -93,7 +93,7 @@ impl CreateMarketArgs {
 ///   allocations, this one included, stay within its max leverage
 ///   (`InvalidAllocation`).
 /// * Creates: market PDA `[MARKET_SEED, pool, index]`, `index` = the pool's
-///   market count, status `Active`, epoch 0.
+///   market count, status `Active`, epoch 0; and its cover book `[BOOK_SEED, market]`.
 /// * Emits `MarketCreated`.
 #[derive(Accounts)]
 pub struct CreateMarket<'info> {
@@ -110,6 +110,14 @@ pub struct CreateMarket<'info> {
         bump,
     )]
     pub market: Box<Account<'info, Market>>,
+    #[account(
+        init,
+        payer = payer,
+        space = 8 + core::mem::size_of::<CoverBook>(),
+        seeds = [BOOK_SEED, market.key().as_ref()],
+        bump,
+    )]
+    pub book: AccountLoader<'info, CoverBook>,
     pub system_program: Program<'info, System>,
 }
 
@@ -123,6 +131,17 @@ pub fn create_market_handler(ctx: Context<CreateMarket>, args: CreateMarketArgs)
         .ok_or(ErrorCode::MathOverflow)?;
     require!(total_allocation <= pool.max_leverage_bps, ErrorCode::InvalidAllocation);
 
+    let now = Clock::get()?.unix_timestamp;
+    let market_key = ctx.accounts.market.key();
+    {
+        let mut book = ctx.accounts.book.load_init()?;
+        book.market = market_key;
+        book.pool = pool.key();
+        book.index = pool.market_count;
+        book.version = ACCOUNT_VERSION;
+        book.bump = ctx.bumps.book;
+        book.processed_day = coverage_core::policy::day_of(now);
+    }
     let market = &mut ctx.accounts.market;
     market.set_inner(Market {
         version: ACCOUNT_VERSION,
@@ -130,6 +149,9 @@ pub fn create_market_handler(ctx: Context<CreateMarket>, args: CreateMarketArgs)
         paused: false,
         status: MarketStatus::Active,
         pool: pool.key(),
+        book: ctx.accounts.book.key(),
+        policy_count: 0,
+        cover_sold: 0,
         index: pool.market_count,
         epoch: 0,
         feed_id: args.feed_id,

@@ -6,7 +6,7 @@ use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 use crate::constants::*;
 use crate::error::ErrorCode;
 use crate::events::PoolInitialized;
-use crate::state::{Pool, Tranche};
+use crate::state::{Pool, PremiumLedger, Tranche};
 
 /// Parameters of a new pool.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
@@ -101,8 +101,9 @@ pub fn check_mint_extensions(mint: &AccountInfo) -> Result<()> {
 ///   the collateral mint belongs to `token_program` and has no extension the
 ///   pool cannot honour (`UnsupportedMintExtension`); the treasury is a token
 ///   account of the collateral mint (`InvalidTreasury`).
-/// * Creates: the pool PDA `[POOL_SEED, creator, pool_id]` and the vault PDA
-///   `[VAULT_SEED, pool]` (authority: the pool). Each tranche's share mint and
+/// * Creates: the pool PDA `[POOL_SEED, creator, pool_id]`, the vault PDA
+///   `[VAULT_SEED, pool]` (authority: the pool) and the premium ledger
+///   `[LEDGER_SEED, pool]`. Each tranche's share mint and
 ///   escrow are then created by `initialize_tranche` (same transaction is fine);
 ///   deposits wait until every tranche exists.
 /// * Emits `PoolInitialized`.
@@ -131,6 +132,14 @@ pub struct InitializePool<'info> {
         token::token_program = token_program,
     )]
     pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
+    #[account(
+        init,
+        payer = creator,
+        space = 8 + core::mem::size_of::<PremiumLedger>(),
+        seeds = [LEDGER_SEED, pool.key().as_ref()],
+        bump,
+    )]
+    pub ledger: AccountLoader<'info, PremiumLedger>,
     #[account(constraint = treasury.mint == collateral_mint.key() @ ErrorCode::InvalidTreasury)]
     pub treasury: Box<InterfaceAccount<'info, TokenAccount>>,
     pub token_program: Interface<'info, TokenInterface>,
@@ -146,6 +155,16 @@ impl InitializePool<'_> {
 
 pub fn initialize_pool_handler(ctx: Context<InitializePool>, args: InitializePoolArgs) -> Result<()> {
     ctx.accounts.validate(&args)?;
+    let now = Clock::get()?.unix_timestamp;
+    let pool_key = ctx.accounts.pool.key();
+    {
+        let mut ledger = ctx.accounts.ledger.load_init()?;
+        ledger.pool = pool_key;
+        ledger.version = ACCOUNT_VERSION;
+        ledger.bump = ctx.bumps.ledger;
+        ledger.current_day = coverage_core::policy::day_of(now);
+        ledger.last_accrual = now;
+    }
     let pool = &mut ctx.accounts.pool;
     pool.version = ACCOUNT_VERSION;
     pool.bump = ctx.bumps.pool;
@@ -160,6 +179,7 @@ pub fn initialize_pool_handler(ctx: Context<InitializePool>, args: InitializePoo
     pool.collateral_decimals = ctx.accounts.collateral_mint.decimals;
     pool.vault = ctx.accounts.vault.key();
     pool.treasury = ctx.accounts.treasury.key();
+    pool.ledger = ctx.accounts.ledger.key();
     pool.cooldown = args.cooldown;
     pool.withdraw_window = args.withdraw_window;
     pool.max_leverage_bps = args.max_leverage_bps;
@@ -169,6 +189,7 @@ pub fn initialize_pool_handler(ctx: Context<InitializePool>, args: InitializePoo
     pool.market_count = 0;
     pool.open_streaks = 0;
     pool.fees_owed = 0;
+    pool.premiums_paid = 0;
     for (i, w) in args.tranche_weights_bps.iter().enumerate() {
         pool.tranches[i] = Tranche {
             premium_weight_bps: *w,

@@ -4,7 +4,7 @@ use coverage_core::shares::shares_for_deposit;
 
 use crate::error::{CoreResultExt, ErrorCode};
 use crate::events::Deposited;
-use crate::state::Pool;
+use crate::state::{Pool, PremiumLedger};
 use crate::token_ops::{mint_shares, transfer_from_signer};
 
 /// `deposit(tranche, amount, min_shares)` — a staker puts collateral into a
@@ -18,7 +18,8 @@ use crate::token_ops::{mint_shares, transfer_from_signer};
 ///   someone else is allowed). `amount > 0` (`ZeroAmount`); at least one share
 ///   (`ZeroShares`); at least `min_shares` (`SlippageExceeded`); the tranche
 ///   is not wiped out (`TrancheWipedOut`).
-/// * Effects: shares = amount × total shares / tranche assets, rounded down
+/// * Effects: first earns the premium due (the share price is current);
+///   shares = amount × total shares / tranche assets, rounded down
 ///   (the first deposit is 1:1 and locks `DEAD_SHARES`); `amount` moves to the
 ///   vault; shares are minted; tranche assets grow by `amount`.
 /// * Emits `Deposited`.
@@ -33,6 +34,8 @@ pub struct Deposit<'info> {
         constraint = token_program.key() == pool.token_program @ ErrorCode::WrongTokenProgram,
     )]
     pub pool: Box<Account<'info, Pool>>,
+    #[account(mut, address = pool.ledger @ ErrorCode::WrongPool)]
+    pub ledger: AccountLoader<'info, PremiumLedger>,
     pub collateral_mint: Box<InterfaceAccount<'info, Mint>>,
     #[account(mut)]
     pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
@@ -56,6 +59,10 @@ pub struct Deposit<'info> {
 }
 
 pub fn deposit_handler(ctx: Context<Deposit>, tranche: u8, amount: u64, min_shares: u64) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    ctx.accounts
+        .pool
+        .accrue_premium(&mut *ctx.accounts.ledger.load_mut()?, now)?;
     let pool = &ctx.accounts.pool;
     require!(pool.is_ready(), ErrorCode::PoolNotReady);
     require!(!pool.paused, ErrorCode::PoolPaused);

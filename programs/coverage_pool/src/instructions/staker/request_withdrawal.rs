@@ -5,7 +5,7 @@ use coverage_core::shares::assets_for_shares;
 use crate::constants::*;
 use crate::error::{CoreResultExt, ErrorCode};
 use crate::events::WithdrawalRequested;
-use crate::state::{Pool, WithdrawalRequest};
+use crate::state::{Pool, PremiumLedger, WithdrawalRequest};
 use crate::token_ops::transfer_from_signer;
 
 /// `request_withdrawal(tranche, shares)` — locks shares for redemption after
@@ -18,7 +18,7 @@ use crate::token_ops::transfer_from_signer;
 ///   staker per tranche: while one is open and not lapsed, another is refused
 ///   (`WithdrawalAlreadyRequested`). A *lapsed* request is renewed: its locked
 ///   shares plus `shares` (may be 0) are revalued now and the cooldown restarts.
-/// * Effects: `shares` move into the tranche's escrow (still in the supply, so
+/// * Effects: first earns the premium due; `shares` move into the tranche's escrow (still in the supply, so
 ///   they bear every loss); the request records their value now (rounded down).
 /// * Emits `WithdrawalRequested`.
 #[derive(Accounts)]
@@ -26,8 +26,10 @@ use crate::token_ops::transfer_from_signer;
 pub struct RequestWithdrawal<'info> {
     #[account(mut)]
     pub staker: Signer<'info>,
-    #[account(constraint = token_program.key() == pool.token_program @ ErrorCode::WrongTokenProgram)]
+    #[account(mut, constraint = token_program.key() == pool.token_program @ ErrorCode::WrongTokenProgram)]
     pub pool: Box<Account<'info, Pool>>,
+    #[account(mut, address = pool.ledger @ ErrorCode::WrongPool)]
+    pub ledger: AccountLoader<'info, PremiumLedger>,
     #[account(constraint = pool.share_mint_of(tranche) == Some(share_mint.key()) @ ErrorCode::InvalidTranche)]
     pub share_mint: Box<InterfaceAccount<'info, Mint>>,
     #[account(
@@ -55,6 +57,9 @@ pub struct RequestWithdrawal<'info> {
 
 pub fn request_withdrawal_handler(ctx: Context<RequestWithdrawal>, tranche: u8, shares: u64) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
+    ctx.accounts
+        .pool
+        .accrue_premium(&mut *ctx.accounts.ledger.load_mut()?, now)?;
     let pool = &ctx.accounts.pool;
     let t = pool.tranche(tranche)?;
     let timing = pool.withdrawal_timing();

@@ -4,7 +4,7 @@ use coverage_core::staking::{check_capital_after_withdrawal, redemption_value};
 
 use crate::error::{CoreResultExt, ErrorCode};
 use crate::events::Withdrawn;
-use crate::state::{Pool, WithdrawalRequest};
+use crate::state::{Pool, PremiumLedger, WithdrawalRequest};
 use crate::token_ops::{burn_escrowed_shares, transfer_from_pool};
 
 /// `withdraw(tranche)` — redeems a withdrawal request (PROTOCOL.md 3.1).
@@ -16,10 +16,12 @@ use crate::token_ops::{burn_escrowed_shares, transfer_from_pool};
 ///   (`WithdrawalRequestLapsed`); no market of the pool has an open depeg
 ///   streak (`StreakOpenInPool`: nobody leaves ahead of a claim that is
 ///   forming); the redemption leaves pool capital at or above its required
-///   capital (`RequiredCapitalBreached`, PROTOCOL.md 3.3); vault, collateral
+///   capital (`RequiredCapitalBreached`, PROTOCOL.md 3.3), computed from
+///   every market's cover book passed as remaining accounts, in market
+///   order (`WrongMarketBooks`); vault, collateral
 ///   mint, share mint, escrow and token program are the pool's;
 ///   `staker_collateral` holds the collateral mint.
-/// * Effects: pays the lower of the shares' value at request and now (both
+/// * Effects: first earns the premium due; pays the lower of the shares' value at request and now (both
 ///   rounded down), burns the shares, lowers the tranche's assets by the
 ///   payout, closes the request (rent to the staker). Whatever the shares
 ///   gained while waiting stays with the tranche.
@@ -36,6 +38,8 @@ pub struct Withdraw<'info> {
         constraint = token_program.key() == pool.token_program @ ErrorCode::WrongTokenProgram,
     )]
     pub pool: Box<Account<'info, Pool>>,
+    #[account(mut, address = pool.ledger @ ErrorCode::WrongPool)]
+    pub ledger: AccountLoader<'info, PremiumLedger>,
     #[account(
         mut,
         close = staker,
@@ -65,8 +69,11 @@ pub struct Withdraw<'info> {
     pub token_program: Interface<'info, TokenInterface>,
 }
 
-pub fn withdraw_handler(ctx: Context<Withdraw>, tranche: u8) -> Result<()> {
+pub fn withdraw_handler<'info>(ctx: Context<'info, Withdraw<'info>>, tranche: u8) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
+    ctx.accounts
+        .pool
+        .accrue_premium(&mut *ctx.accounts.ledger.load_mut()?, now)?;
     let pool = &ctx.accounts.pool;
     let request = &ctx.accounts.request;
     pool.withdrawal_timing()
@@ -81,7 +88,8 @@ pub fn withdraw_handler(ctx: Context<Withdraw>, tranche: u8) -> Result<()> {
         .checked_add(t.dead_shares)
         .ok_or(ErrorCode::MathOverflow)?;
     let payout = redemption_value(request.shares, request.value_at_request, t.assets, total_shares).or_named()?;
-    check_capital_after_withdrawal(pool.capital()?, payout, pool.required_capital()?).or_named()?;
+    let required = pool.required_capital(&pool.key(), ctx.remaining_accounts, now)?;
+    check_capital_after_withdrawal(pool.capital()?, payout, required).or_named()?;
 
     let shares = request.shares;
     burn_escrowed_shares(
