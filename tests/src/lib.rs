@@ -57,12 +57,27 @@ mod native {
         coverage_pool::entry(id, accs, data)
     }
 
+    /// The example integrator's entrypoint, widened the same way.
+    pub fn lender_entry<'a, 'b, 'c, 'd>(id: &'a Pubkey, accs: &'b [AccountInfo<'c>], data: &'d [u8]) -> ProgramResult {
+        // SAFETY: as above.
+        let id: &'c Pubkey = unsafe { std::mem::transmute(id) };
+        let accs: &'c [AccountInfo<'c>] = unsafe { std::mem::transmute(accs) };
+        let data: &'c [u8] = unsafe { std::mem::transmute(data) };
+        example_lender::entry(id, accs, data)
+    }
+
     pub fn program_test() -> solana_program_test::ProgramTest {
-        solana_program_test::ProgramTest::new(
+        let mut pt = solana_program_test::ProgramTest::new(
             "coverage_pool",
             coverage_pool::ID,
             solana_program_test::processor!(entry),
-        )
+        );
+        pt.add_program(
+            "example_lender",
+            example_lender::ID,
+            solana_program_test::processor!(lender_entry),
+        );
+        pt
     }
 }
 

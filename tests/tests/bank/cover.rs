@@ -270,3 +270,30 @@ async fn policies_transfer_and_close_with_rent_to_their_owner() {
         heir_before + rent
     );
 }
+
+/// The sizes the README quotes, measured on real accounts in the bank:
+/// `cargo test -p coverage-pool-tests --test bank account_sizes -- --nocapture`
+#[tokio::test]
+async fn account_sizes_are_as_documented() {
+    let (mut env, m, alice, _, buyer) = cover_env().await;
+    let policy = env.buy_cover(&buyer, &m, 1_000 * ONE, 30, u64::MAX).await.unwrap();
+    env.request_withdrawal(&alice, 0, ONE).await.unwrap();
+    let request = env.request_address(&alice, 0);
+    let mut sizes = Vec::new();
+    for (name, address) in [
+        ("Pool", env.keys.pool),
+        ("Market", m),
+        ("CoverBook", coverage_sdk::pda::book(&m).0),
+        ("PremiumLedger", env.keys.ledger()),
+        ("Policy", policy),
+        ("WithdrawalRequest", request),
+    ] {
+        let acc = env.ctx.banks_client.get_account(address).await.unwrap().unwrap();
+        println!("{name}: {} bytes, rent {} lamports", acc.data.len(), acc.lamports);
+        sizes.push(acc.data.len());
+    }
+    assert_eq!(sizes, vec![SIZES[0], SIZES[1], SIZES[2], SIZES[3], SIZES[4], SIZES[5]]);
+}
+
+/// Pool, Market, CoverBook, PremiumLedger, Policy, WithdrawalRequest (bytes, discriminator included).
+const SIZES: [usize; 6] = [1_039, 783, 4_312, 3_272, 233, 163];

@@ -3,5 +3,6 @@
 //! capability.
 
 mod cover;
+mod integrator;
 mod markets;
 mod staking;

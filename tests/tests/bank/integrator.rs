@@ -1,0 +1,125 @@
+//! Integrators: another program buys cover by CPI, with its PDAs as buyer and payer.
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::{system_program, InstructionData, ToAccountMetas};
+use coverage_pool::error::ErrorCode;
+use coverage_pool_tests::*;
+use coverage_sdk::pda;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+fn originate_ix(
+    env: &TestEnv,
+    borrower: &Pubkey,
+    insurer_collateral: &Pubkey,
+    market: &Pubkey,
+    policy_id: u64,
+    price: &Pubkey,
+    loan_id: u64,
+    principal: u64,
+    max_premium: u64,
+) -> Instruction {
+    let insurer = Pubkey::find_program_address(&[example_lender::INSURER_SEED], &example_lender::ID).0;
+    let loan = Pubkey::find_program_address(
+        &[example_lender::LOAN_SEED, borrower.as_ref(), &loan_id.to_le_bytes()],
+        &example_lender::ID,
+    )
+    .0;
+    Instruction {
+        program_id: example_lender::ID,
+        accounts: example_lender::accounts::OriginateLoan {
+            borrower: *borrower,
+            loan,
+            insurer,
+            insurer_collateral: *insurer_collateral,
+            pool: env.keys.pool,
+            ledger: env.keys.ledger(),
+            market: *market,
+            book: pda::book(market).0,
+            policy: pda::policy(market, policy_id).0,
+            collateral_mint: env.keys.collateral_mint,
+            vault: env.keys.vault(),
+            price_update: *price,
+            token_program: env.keys.token_program,
+            system_program: system_program::ID,
+            coverage_program: coverage_pool::ID,
+        }
+        .to_account_metas(None),
+        data: example_lender::instruction::OriginateLoan {
+            loan_id,
+            principal,
+            days: 30,
+            max_premium,
+        }
+        .data(),
+    }
+}
+
+#[tokio::test]
+async fn a_lender_program_insures_each_loan_at_origination_by_cpi() {
+    let mut env = TestEnv::new().await;
+    let market = env.create_market(market_args()).await.unwrap();
+    let staker = env.new_staker(1_000_000 * ONE).await;
+    env.deposit(&staker, 0, 1_000_000 * ONE, 0).await.unwrap();
+
+    // the lender's insurer PDA: SOL for rent, collateral for premiums
+    let insurer = Pubkey::find_program_address(&[example_lender::INSURER_SEED], &example_lender::ID).0;
+    env.airdrop(&insurer, 1_000_000_000).await;
+    let insurer_collateral = env.new_collateral_account(&insurer).await;
+    env.mint_collateral(&insurer_collateral, 10_000 * ONE).await;
+    let borrower = Keypair::new();
+    env.airdrop(&borrower.pubkey(), 1_000_000_000).await;
+
+    let quote = env.quote(&market, 50_000 * ONE, 30).await.unwrap();
+    let price = env.fresh_price().await;
+
+    // a premium cap below the quote: the CPI fails whole with the pool's error
+    let ix = originate_ix(
+        &env,
+        &borrower.pubkey(),
+        &insurer_collateral,
+        &market,
+        0,
+        &price,
+        1,
+        50_000 * ONE,
+        quote - 1,
+    );
+    assert_err(env.send(&[ix], &[&borrower]).await, ErrorCode::PremiumAboveMax);
+
+    let ix = originate_ix(
+        &env,
+        &borrower.pubkey(),
+        &insurer_collateral,
+        &market,
+        0,
+        &price,
+        1,
+        50_000 * ONE,
+        quote,
+    );
+    env.send(&[ix], &[&borrower]).await.unwrap();
+
+    let policy_address = pda::policy(&market, 0).0;
+    let policy = env.policy(&policy_address).await.unwrap();
+    assert_eq!(policy.owner, insurer, "the lender's PDA owns the policy");
+    assert_eq!(policy.payer, insurer, "and paid for it");
+    assert_eq!((policy.amount, policy.premium, policy.days), (50_000 * ONE, quote, 30));
+    assert_eq!(env.balance(&insurer_collateral).await, 10_000 * ONE - quote);
+    let loan = Pubkey::find_program_address(
+        &[
+            example_lender::LOAN_SEED,
+            borrower.pubkey().as_ref(),
+            &1u64.to_le_bytes(),
+        ],
+        &example_lender::ID,
+    )
+    .0;
+    let loan: example_lender::Loan = env.fetch(&loan).await.unwrap();
+    assert_eq!(
+        (loan.policy, loan.principal, loan.borrower),
+        (policy_address, 50_000 * ONE, borrower.pubkey())
+    );
+    assert_eq!(env.book(&market).await.active_cover, 50_000 * ONE);
+}
