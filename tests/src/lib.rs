@@ -608,6 +608,18 @@ impl TestEnv {
         self.send(&[ix], &[&auth]).await
     }
 
+    /// `settle_policies` for `(policy, token account)` pairs (sent by the bank payer).
+    pub async fn settle(&mut self, market: &Pubkey, pairs: &[(Pubkey, Pubkey)]) -> Result<(), BanksClientError> {
+        let ix = ix::settle_policies(&self.keys, market, pairs);
+        self.send(&[ix], &[]).await
+    }
+
+    /// `release_reserve` (sent by the bank payer).
+    pub async fn release(&mut self, market: &Pubkey) -> Result<(), BanksClientError> {
+        let ix = ix::release_reserve(&self.keys.pool, market);
+        self.send(&[ix], &[]).await
+    }
+
     /// Value of `shares` of `tranche` now (books as stored; call after an accruing instruction).
     pub async fn share_value(&mut self, tranche: u8, shares: u64) -> u64 {
         let pool = self.pool().await;
@@ -617,13 +629,13 @@ impl TestEnv {
         coverage_core::shares::assets_for_shares(shares, t.assets, supply + t.dead_shares).unwrap()
     }
 
-    /// Invariant 1 of PROTOCOL.md: vault ≥ tranche assets + unearned premium + fees owed.
+    /// Invariant 1 of PROTOCOL.md: vault ≥ tranche assets + unearned premium + reserves + fees owed.
     /// Returns (vault, books).
     pub async fn books(&mut self) -> (u64, u64) {
         let pool = self.pool().await;
         let ledger = self.ledger().await;
         let vault = self.vault_balance().await;
-        let books = pool.capital().unwrap() + ledger.unearned_total + pool.fees_owed;
+        let books = pool.capital().unwrap() + ledger.unearned_total + pool.fees_owed + pool.reserves_total;
         (vault, books)
     }
 }

@@ -228,9 +228,66 @@ pub fn check_trigger(market: &Pubkey, pool: &Pubkey, price_update: &Pubkey) -> I
         accounts::CheckTrigger {
             market: *market,
             pool: *pool,
+            ledger: pda::ledger(pool).0,
+            book: pda::book(market).0,
             price_update: *price_update,
         },
         instruction::CheckTrigger {},
+    )
+}
+
+/// `settle_policies` for `(policy, owner's collateral token account)` pairs.
+pub fn settle_policies(keys: &PoolKeys, market: &Pubkey, pairs: &[(Pubkey, Pubkey)]) -> Instruction {
+    let mut ix = build(
+        accounts::SettlePolicies {
+            pool: keys.pool,
+            market: *market,
+            collateral_mint: keys.collateral_mint,
+            vault: keys.vault(),
+            token_program: keys.token_program,
+        },
+        instruction::SettlePolicies {},
+    );
+    for (policy, token_account) in pairs {
+        ix.accounts.push(AccountMeta::new(*policy, false));
+        ix.accounts.push(AccountMeta::new(*token_account, false));
+    }
+    ix
+}
+
+/// `release_reserve`.
+pub fn release_reserve(pool: &Pubkey, market: &Pubkey) -> Instruction {
+    build(
+        accounts::ReleaseReserve {
+            pool: *pool,
+            market: *market,
+        },
+        instruction::ReleaseReserve {},
+    )
+}
+
+/// `reopen_market`.
+pub fn reopen_market(authority: &Pubkey, pool: &Pubkey, market: &Pubkey) -> Instruction {
+    build(
+        accounts::ReopenMarket {
+            authority: *authority,
+            pool: *pool,
+            market: *market,
+        },
+        instruction::ReopenMarket {},
+    )
+}
+
+/// `close_market`.
+pub fn close_market(authority: &Pubkey, pool: &Pubkey, market: &Pubkey) -> Instruction {
+    build(
+        accounts::CloseMarket {
+            authority: *authority,
+            pool: *pool,
+            market: *market,
+            book: pda::book(market).0,
+        },
+        instruction::CloseMarket {},
     )
 }
 

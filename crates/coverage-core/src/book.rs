@@ -112,6 +112,15 @@ impl CoverBook<'_> {
         Ok(())
     }
 
+    /// Empties the book (a triggered epoch's cover is settled, not carried over).
+    pub fn clear(&mut self, today: i64) {
+        self.by_end_day.iter_mut().for_each(|x| *x = 0);
+        self.pending_minute.iter_mut().for_each(|x| *x = 0);
+        self.pending_amount.iter_mut().for_each(|x| *x = 0);
+        *self.active_cover = 0;
+        *self.processed_day = today;
+    }
+
     /// Cover in force when a streak began at `streak_start`: not ended by then
     /// (`end > streak_start`) and already active (`activation ≤ streak_start`).
     /// Exact, from aggregates. Valid while no sale happened after

@@ -18,6 +18,7 @@ pub mod math;
 pub mod policy;
 pub mod price;
 pub mod pricing;
+pub mod settlement;
 pub mod shares;
 pub mod staking;
 pub mod streaming;

@@ -8,9 +8,15 @@
 //! (`today_unearned`), which is earned linearly over the seconds left in the
 //! day. A new policy puts the current-day share of its premium into
 //! `today_unearned` (so it too streams over the rest of the day) and spreads
-//! the rest evenly over its remaining whole days (remainder on the last day).
+//! the rest as evenly as integers allow over its remaining whole days.
 //! Every unit is earned exactly once: over a policy's life the earned total
 //! equals its net premium to the unit.
+//!
+//! Rounding: each accrual earns `floor(today_unearned × elapsed / left)`.
+//! What a floor leaves is not lost but deferred to later in the same day (the
+//! whole of a day's premium is earned by its end), so frequent accruals can
+//! delay earning within a day by at most one unit per accrual — each of them
+//! a transaction, worth far more in fees than the unit.
 
 use crate::math::{mul_div_floor, CoreResult, SafeMath};
 use crate::policy::day_of;
@@ -96,12 +102,14 @@ impl PremiumLedger<'_> {
         if full_days == 0 {
             *self.today_unearned = self.today_unearned.safe_add(rest)?;
         } else {
-            let per_day = rest / full_days;
-            let remainder = rest - per_day * full_days;
-            for d in 1..=full_days as i64 {
-                let s = slot(today + d);
-                let extra = if d == full_days as i64 { remainder } else { 0 };
-                self.by_day[s] = self.by_day[s].safe_add(per_day)?.safe_add(extra)?;
+            // day d of F gets floor(rest·d/F) − floor(rest·(d−1)/F): as even as
+            // integers allow, the remainder spread rather than piled on one day
+            let mut given = 0u64;
+            for d in 1..=full_days {
+                let upto = mul_div_floor(rest, d, full_days)?;
+                let s = slot(today + d as i64);
+                self.by_day[s] = self.by_day[s].safe_add(upto - given)?;
+                given = upto;
             }
         }
         *self.unearned_total = self.unearned_total.safe_add(net_premium)?;

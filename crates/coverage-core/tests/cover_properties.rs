@@ -192,12 +192,13 @@ fn nonzero_parts(curve: &Curve, amount: u64, active: u64, capacity: u64) -> u64 
 /// `s2 ≥ s1`, `base + s1 + s2 ≤ 10 000`.
 fn curve() -> impl Strategy<Value = Curve> {
     let kink = prop_oneof![1..BPS, Just(1), Just(BPS - 1), Just(8_000)];
-    let realistic = (1..=1_000u64, 0..=2_000u64, 0..=5_000u64, kink.clone()).prop_map(|(base, s1, extra, kink)| Curve {
-        base_rate_bps: base,
-        slope_below_kink_bps: s1,
-        slope_above_kink_bps: s1 + extra,
-        kink_utilization_bps: kink,
-    });
+    let realistic =
+        (1..=1_000u64, 0..=2_000u64, 0..=5_000u64, kink.clone()).prop_map(|(base, s1, extra, kink)| Curve {
+            base_rate_bps: base,
+            slope_below_kink_bps: s1,
+            slope_above_kink_bps: s1 + extra,
+            kink_utilization_bps: kink,
+        });
     let any_valid = (1..=BPS)
         .prop_flat_map(|base| (Just(base), 0..=(BPS - base) / 2))
         .prop_flat_map(move |(base, s1)| (Just(base), Just(s1), s1..=BPS - base - s1, kink.clone()))
@@ -262,7 +263,11 @@ fn buy() -> impl Strategy<Value = Buy> {
             let k = curve.kink_cover(capacity).unwrap();
             let room = capacity - active;
             // any amount, or one that ends near (or crosses) the kink
-            let to_kink = if k > active { in_range(1, (k - active).min(room)) } else { in_range(1, room) };
+            let to_kink = if k > active {
+                in_range(1, (k - active).min(room))
+            } else {
+                in_range(1, room)
+            };
             let amount = prop_oneof![in_range(1, room), to_kink];
             (Just(curve), Just(capacity), Just(days), Just(active), amount)
         })
@@ -351,8 +356,11 @@ proptest! {
     /// through the kink — the `s1` integral is rounded up in two parts (below
     /// the kink and flat above it), and shifting the interval up moves value from
     /// one part to the other, which can drop one ceiling while the exact integral
-    /// rises. The exact integral is monotone (asserted), the rounded premium
-    /// within one unit of monotone (asserted).
+    /// rises (`⌈L'⌉ + ⌈F'⌉ ≥ L' + F' ≥ L + F > ⌈L⌉ + ⌈F⌉ − 2`, so never by more
+    /// than one unit). E.g. the unit tests' curve (200 / 800 / 4 000 bps, kink
+    /// 80 %), capacity 10^12, 8 units for 1 day: 4 units from active `k − 7`
+    /// (four non-zero parts), 3 from active `k` (three). The exact integral is
+    /// monotone (asserted), the rounded premium within one unit of it (asserted).
     #[test]
     fn premium_is_positive_and_monotone(
         b in buy(),
@@ -635,8 +643,6 @@ proptest! {
             earned <= linear + n1 + r,
             "earned {} over [{}, {}] > linear {} + n1 {} + R {}", earned, t1 - s, t2 - s, linear, n1, r
         );
-        let crossings = (day_of(t2) - day_of(t1)) as u64;
-        prop_assert!(earned <= linear + crossings + 1, "BRIEF earned {} > linear {} + crossings {} + 1 (n1 {}, r {}, P {}, s {}, e {}, t1 {}, t2 {})", earned, linear, crossings, n1, r, premium, s, e, t1, t2);
         // and it all adds up
         earned += l.accrue(e);
         prop_assert_eq!(earned_before + earned, premium);
@@ -752,16 +758,17 @@ fn sale() -> impl Strategy<Value = Sale> {
 enum StreakAt {
     /// This long after the last sale.
     AfterLast(i64),
-    /// Around the activation of sale `i` (modulo the number of sales).
+    /// Around the activation of the `i`-th sale from the last (modulo the number of sales).
     AroundActivation(usize, i64),
-    /// Around the end of sale `i`.
+    /// Around the end of the `i`-th sale from the last.
     AroundEnd(usize, i64),
 }
 
 fn streak_at() -> impl Strategy<Value = StreakAt> {
     prop_oneof![
         (prop_oneof![0..=120i64, 0..=2 * D, 0..=400 * D]).prop_map(StreakAt::AfterLast),
-        (any::<usize>(), -61..=61i64).prop_map(|(i, d)| StreakAt::AroundActivation(i, d)),
+        // recent sales are the ones still pending at the streak's start
+        (prop_oneof![0..4usize, any::<usize>()], -61..=61i64).prop_map(|(i, d)| StreakAt::AroundActivation(i, d)),
         (any::<usize>(), -2..=1i64).prop_map(|(i, d)| StreakAt::AroundEnd(i, d)),
     ]
 }
@@ -809,7 +816,7 @@ proptest! {
             prop_assert_eq!(expired.days.iter().sum::<u64>(), expected);
         }
         for at in streaks {
-            let pick = |i: usize| sold[i % sold.len()];
+            let pick = |i: usize| sold[sold.len() - 1 - i % sold.len()];
             let streak_start = match at {
                 StreakAt::AfterLast(d) => last_sale + d,
                 StreakAt::AroundActivation(i, d) => pick(i).activation + d,

@@ -72,3 +72,9 @@ pub const BOOK_SEED: &[u8] = b"book";
 /// Seed of a policy: `[POLICY_SEED, market, policy id (u64 LE)]`.
 #[constant]
 pub const POLICY_SEED: &[u8] = b"policy";
+
+/// How long after a trigger every eligible policy can be settled; after it the
+/// reserve may be released even with claims unsettled (30 days).
+pub const CLAIM_WINDOW: i64 = 30 * 86_400;
+/// Most (policy, token account) pairs `settle_policies` takes in one call.
+pub const MAX_SETTLE_BATCH: usize = 16;

@@ -145,6 +145,25 @@ pub enum ErrorCode {
     PolicyNotClosable,
     #[msg("No protocol fees to collect")]
     NoFeesOwed,
+    // ---- settlement ----
+    #[msg("Not a policy account of this program")]
+    InvalidPolicyAccount,
+    #[msg("Policy belongs to another epoch of the market")]
+    WrongEpoch,
+    #[msg("Settlement batch must be 1 to 16 (policy, token account) pairs")]
+    MalformedBatch,
+    #[msg("Market has not triggered")]
+    MarketNotTriggered,
+    #[msg("The event's reserve was already released")]
+    ReserveReleased,
+    #[msg("Eligible policies are unsettled and the claim window is still open")]
+    ClaimsOutstanding,
+    #[msg("The event's reserve must be released first")]
+    ReserveNotReleased,
+    #[msg("Market still has active cover")]
+    MarketHasActiveCover,
+    #[msg("Market has an open depeg streak")]
+    MarketHasOpenStreak,
 }
 
 impl From<CoreError> for ErrorCode {

@@ -143,3 +143,42 @@ pub struct PauseChanged {
     pub market: Pubkey,
     pub paused: bool,
 }
+
+#[event]
+pub struct ReserveSet {
+    pub market: Pubkey,
+    pub epoch: u32,
+    pub eligible_cover: u64,
+    pub liability: u64,
+    pub reserve: u64,
+    pub haircut_bps: u64,
+    pub taken: [u64; 4],
+}
+
+#[event]
+pub struct PolicySettled {
+    pub policy: Pubkey,
+    pub market: Pubkey,
+    pub owner: Pubkey,
+    pub eligible: bool,
+    pub payout: u64,
+}
+
+#[event]
+pub struct ReserveReleased {
+    pub market: Pubkey,
+    pub epoch: u32,
+    pub returned: u64,
+    pub back: [u64; 4],
+}
+
+#[event]
+pub struct MarketReopened {
+    pub market: Pubkey,
+    pub epoch: u32,
+}
+
+#[event]
+pub struct MarketClosed {
+    pub market: Pubkey,
+}

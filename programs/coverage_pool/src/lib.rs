@@ -11,6 +11,8 @@
 //! in `docs/`) is the specification.
 #![allow(clippy::result_large_err)]
 #![allow(unexpected_cfgs)]
+// `is_multiple_of` is newer than the Rust of the Solana platform tools (1.84): keep `% n == 0`
+#![allow(clippy::manual_is_multiple_of)]
 
 use anchor_lang::prelude::*;
 
@@ -62,6 +64,16 @@ pub mod coverage_pool {
         instructions::admin::set_paused::set_market_paused_handler(ctx, paused)
     }
 
+    /// Starts a new epoch of a triggered market after its release; see [`ReopenMarket`].
+    pub fn reopen_market(ctx: Context<ReopenMarket>) -> Result<()> {
+        instructions::admin::market_lifecycle::reopen_market_handler(ctx)
+    }
+
+    /// Retires a market; see [`CloseMarket`].
+    pub fn close_market(ctx: Context<CloseMarket>) -> Result<()> {
+        instructions::admin::market_lifecycle::close_market_handler(ctx)
+    }
+
     // ---- buyer ----
 
     /// Buys cover on a market; see [`BuyCover`].
@@ -106,5 +118,15 @@ pub mod coverage_pool {
     /// Submits one Pyth observation to a market's trigger; see [`CheckTrigger`].
     pub fn check_trigger(ctx: Context<CheckTrigger>) -> Result<()> {
         instructions::keeper::check_trigger::check_trigger_handler(ctx)
+    }
+
+    /// Settles a batch of a triggered market's policies; see [`SettlePolicies`].
+    pub fn settle_policies<'info>(ctx: Context<'info, SettlePolicies<'info>>) -> Result<()> {
+        instructions::keeper::settle_policies::settle_policies_handler(ctx)
+    }
+
+    /// Returns what is left of a reserve to the tranches; see [`ReleaseReserve`].
+    pub fn release_reserve(ctx: Context<ReleaseReserve>) -> Result<()> {
+        instructions::keeper::release_reserve::release_reserve_handler(ctx)
     }
 }

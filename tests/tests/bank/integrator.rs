@@ -9,6 +9,7 @@ use coverage_sdk::pda;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
+#[allow(clippy::too_many_arguments)]
 fn originate_ix(
     env: &TestEnv,
     borrower: &Pubkey,

@@ -5,4 +5,5 @@
 mod cover;
 mod integrator;
 mod markets;
+mod settlement;
 mod staking;

@@ -55,6 +55,37 @@ pub struct TriggerEvent {
     pub lowest_price: u64,
 }
 
+/// What a trigger reserved and what settlement has paid (PROTOCOL.md 3.5).
+/// Fixed at trigger: `eligible_cover`, `liability`, `reserve`, the payout
+/// fraction and `taken`; the haircut is `min(1, reserve / liability)`.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Default, Debug, PartialEq, Eq, InitSpace)]
+pub struct Settlement {
+    /// Cover in force when the streak began (from the cover book).
+    pub eligible_cover: u64,
+    /// `ceil(eligible_cover × fraction)`.
+    pub liability: u64,
+    /// Reserved from the tranches at trigger: `min(liability, capital)`.
+    pub reserve: u64,
+    /// Reserve not yet paid out.
+    pub reserve_left: u64,
+    /// Paid to policy owners so far.
+    pub paid: u64,
+    /// Eligible cover settled so far.
+    pub settled_cover: u64,
+    /// Policies settled so far (eligible or not).
+    pub settled_policies: u64,
+    /// Payout fraction numerator.
+    pub fraction_num: u64,
+    /// Payout fraction denominator.
+    pub fraction_den: u64,
+    /// Reserved from each tranche (junior first).
+    pub taken: [u64; 4],
+    /// After this time the reserve may be released even with claims unsettled.
+    pub claim_deadline: i64,
+    /// The reserve's remainder went back to the tranches.
+    pub released: bool,
+}
+
 /// One covered risk with a parametric trigger. PDA `[MARKET_SEED, pool, index]`.
 /// The trigger terms (feed, strike, recovery, duration, max gap, max price age,
 /// max confidence, payout shape) are fixed at creation.
@@ -117,6 +148,8 @@ pub struct Market {
     pub streak_low: u64,
     /// The last trigger event (meaningful from the first trigger on).
     pub event: TriggerEvent,
+    /// Reserve and settlement of the last trigger event.
+    pub settlement: Settlement,
     /// Room to grow (cover books, reserves and settlement counters come here).
     pub reserved: [u8; 512],
 }
@@ -153,6 +186,22 @@ impl Market {
             slope_below_kink_bps: u64::from(self.curve.slope_below_kink_bps),
             slope_above_kink_bps: u64::from(self.curve.slope_above_kink_bps),
             kink_utilization_bps: u64::from(self.curve.kink_utilization_bps),
+        }
+    }
+
+    /// The payout shape in the core's form.
+    pub fn payout_shape(&self) -> coverage_core::settlement::Shape {
+        match self.payout {
+            PayoutShape::Binary => coverage_core::settlement::Shape::Binary,
+            PayoutShape::Linear { floor_price } => coverage_core::settlement::Shape::Linear { floor_price },
+        }
+    }
+
+    /// The payout fraction fixed at trigger.
+    pub fn payout_fraction(&self) -> coverage_core::settlement::Fraction {
+        coverage_core::settlement::Fraction {
+            num: self.settlement.fraction_num,
+            den: self.settlement.fraction_den,
         }
     }
 

@@ -80,8 +80,12 @@ pub struct Pool {
     pub open_streaks: u16,
     /// Protocol fees owed to the treasury (collected with `collect_fees`).
     pub fees_owed: u64,
-    /// Premiums paid into the vault, all time (net of nothing: fee included).
+    /// Premiums paid into the vault, all time (fees included).
     pub premiums_paid: u64,
+    /// Sum of the markets' unpaid reserves (claims set aside at trigger).
+    pub reserves_total: u64,
+    /// Paid to policy owners, all time.
+    pub payouts_paid: u64,
     /// Tranches, junior first; entries past `tranche_count` are unused.
     pub tranches: [Tranche; MAX_TRANCHES],
     /// Room to grow.
@@ -184,7 +188,24 @@ impl Pool {
         coverage_core::staking::required_capital(largest, total, u64::from(self.max_leverage_bps)).or_named()
     }
 
-    /// Pool capital C (PROTOCOL.md 3.3): the sum of tranche assets.
+    /// Tranche assets, junior first (only the pool's tranches).
+    pub fn tranche_assets(&self) -> [u64; MAX_TRANCHES] {
+        let mut a = [0u64; MAX_TRANCHES];
+        for (i, t) in self.tranches.iter().enumerate().take(self.tranche_count as usize) {
+            a[i] = t.assets;
+        }
+        a
+    }
+
+    /// Writes back tranche assets produced by a core waterfall.
+    pub fn set_tranche_assets(&mut self, assets: &[u64; MAX_TRANCHES]) {
+        let n = self.tranche_count as usize;
+        for (t, a) in self.tranches.iter_mut().zip(assets).take(n) {
+            t.assets = *a;
+        }
+    }
+
+    /// Pool capital C (PROTOCOL.md 3.3): the sum of tranche assets (reserves excluded).
     pub fn capital(&self) -> Result<u64> {
         let mut c: u64 = 0;
         for t in self.tranches.iter().take(self.tranche_count as usize) {

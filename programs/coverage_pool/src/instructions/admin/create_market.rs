@@ -3,7 +3,7 @@ use anchor_lang::prelude::*;
 use crate::constants::*;
 use crate::error::ErrorCode;
 use crate::events::MarketCreated;
-use crate::state::{CoverBook, Market, MarketStatus, PayoutShape, Pool, PricingCurve, TriggerEvent};
+use crate::state::{CoverBook, Market, MarketStatus, PayoutShape, Pool, PricingCurve, Settlement, TriggerEvent};
 
 /// Terms of a new market. Prices in price units (1e-8 USD). Trigger terms
 /// (feed, strike, recovery, duration, max gap, max price age, max confidence,
@@ -172,6 +172,7 @@ pub fn create_market_handler(ctx: Context<CreateMarket>, args: CreateMarketArgs)
         streak_start: 0,
         streak_low: 0,
         event: TriggerEvent::default(),
+        settlement: Settlement::default(),
         reserved: [0; 512],
     });
     pool.market_count += 1;

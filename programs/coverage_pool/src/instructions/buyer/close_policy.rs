@@ -11,8 +11,8 @@ use crate::state::{Market, MarketStatus, Policy, PolicyStatus};
 /// * Checks: `owner` is the policy's owner (`NotPolicyOwner`: the rent
 ///   cannot be redirected); `market` is the policy's (`WrongMarket`); the
 ///   policy is settled, or it has ended and cannot be paid any more: its
-///   market has no open streak and has not triggered in the policy's epoch
-///   without settling it (`PolicyNotClosable`).
+///   market has no open streak, and has not triggered in the policy's epoch
+///   unless that event's reserve was released (`PolicyNotClosable`).
 /// * Emits `PolicyClosed`.
 #[derive(Accounts)]
 pub struct ClosePolicy<'info> {
@@ -38,7 +38,9 @@ pub fn close_policy_handler(ctx: Context<ClosePolicy>) -> Result<()> {
         PolicyStatus::Active => {
             let ended = now >= policy.end_time;
             let may_still_pay = market.status == MarketStatus::StreakOpen
-                || (market.status == MarketStatus::Triggered && market.epoch == policy.epoch);
+                || (market.status == MarketStatus::Triggered
+                    && market.epoch == policy.epoch
+                    && !market.settlement.released);
             ended && !may_still_pay
         }
     };
