@@ -399,3 +399,14 @@ pub fn set_market_paused(authority: &Pubkey, pool: &Pubkey, market: &Pubkey, pau
         instruction::SetMarketPaused { paused },
     )
 }
+
+/// `accrue_premium`.
+pub fn accrue_premium(pool: &Pubkey) -> Instruction {
+    build(
+        accounts::AccruePremium {
+            pool: *pool,
+            ledger: pda::ledger(pool).0,
+        },
+        instruction::AccruePremium {},
+    )
+}

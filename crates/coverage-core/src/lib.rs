@@ -12,9 +12,12 @@
 #![forbid(unsafe_code)]
 #![no_std]
 
+extern crate alloc;
+
 pub mod book;
 pub mod error;
 pub mod math;
+pub mod model;
 pub mod policy;
 pub mod price;
 pub mod pricing;

@@ -120,6 +120,11 @@ pub mod coverage_pool {
         instructions::keeper::check_trigger::check_trigger_handler(ctx)
     }
 
+    /// Earns the premium due into the tranches; see [`AccruePremium`].
+    pub fn accrue_premium(ctx: Context<AccruePremium>) -> Result<()> {
+        instructions::keeper::accrue_premium::accrue_premium_handler(ctx)
+    }
+
     /// Settles a batch of a triggered market's policies; see [`SettlePolicies`].
     pub fn settle_policies<'info>(ctx: Context<'info, SettlePolicies<'info>>) -> Result<()> {
         instructions::keeper::settle_policies::settle_policies_handler(ctx)
