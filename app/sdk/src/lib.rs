@@ -5,9 +5,15 @@
 //! `coverage_pool::instruction`, so the SDK never re-describes bytes. The
 //! pure core (`coverage_core`) is re-exported for quotes and replays.
 
+pub mod bank;
+pub mod config;
+pub mod errors;
 pub mod ix;
+pub mod keeper;
 pub mod pda;
+pub mod pyth;
 pub mod quote;
+pub mod transport;
 
 pub use coverage_core as core;
 pub use coverage_pool as program;

@@ -43,3 +43,12 @@ pub enum CoreError {
     /// The premium ledger must be accrued to the current time first.
     LedgerNotAccrued,
 }
+
+impl core::fmt::Display for CoreError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // the variant's name is the program's error name
+        core::fmt::Debug::fmt(self, f)
+    }
+}
+
+impl core::error::Error for CoreError {}

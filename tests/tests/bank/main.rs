@@ -5,5 +5,6 @@
 mod cover;
 mod integrator;
 mod markets;
+mod sequences;
 mod settlement;
 mod staking;

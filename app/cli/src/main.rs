@@ -1,0 +1,107 @@
+//! `cover` — the command line of the coverage pool.
+//!
+//! Cluster and signer the way Solana users expect: `--url` (or `l`, `d`,
+//! `t`, `m`) and `--keypair`, both defaulting from the Solana CLI config
+//! file. Tables by default, `--json` for machines. `cover demo` and
+//! `cover backtest` run the real program on an embedded bank: no validator.
+
+mod backtest;
+mod cluster;
+mod demo;
+mod output;
+mod roles;
+mod server;
+mod svg;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Parametric coverage pool: stakers, buyers, keepers, integrators.
+#[derive(Parser, Debug)]
+#[command(name = "cover", version, about)]
+pub struct Cli {
+    /// Cluster: a URL, or l (localhost), d (devnet), t (testnet), m (mainnet-beta). Default: the Solana CLI config.
+    #[arg(long, short = 'u', global = true)]
+    pub url: Option<String>,
+    /// Signer keypair file. Default: the Solana CLI config's keypair.
+    #[arg(long, short = 'k', global = true)]
+    pub keypair: Option<PathBuf>,
+    /// Print one JSON object instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Pools: create from a config, show.
+    Pool {
+        #[command(subcommand)]
+        cmd: roles::PoolCmd,
+    },
+    /// Markets: create from a config, show, list.
+    Market {
+        #[command(subcommand)]
+        cmd: roles::MarketCmd,
+    },
+    /// Stakers: deposit, request, cancel, withdraw, show.
+    Stake {
+        #[command(subcommand)]
+        cmd: roles::StakeCmd,
+    },
+    /// Buyers: quote, buy, list, transfer, close.
+    Cover {
+        #[command(subcommand)]
+        cmd: roles::CoverCmd,
+    },
+    /// Keepers: check, settle, release, run (the daemon).
+    Keeper {
+        #[command(subcommand)]
+        cmd: roles::KeeperCmd,
+    },
+    /// Config-driven set-up (migrations/*.toml).
+    Migrate {
+        #[command(subcommand)]
+        cmd: roles::MigrateCmd,
+    },
+    /// The whole protocol end to end on an embedded bank, with the real USDC March 2023 series.
+    Demo {
+        /// Write the SVG chart (and the JSON report) into this directory.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Replay a price CSV (publish_time,price,conf) through the real program on an embedded bank.
+    Backtest(backtest::BacktestArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let json = cli.json;
+    if let Err(e) = rt.block_on(run(cli)) {
+        if json {
+            println!("{}", serde_json::json!({ "error": format!("{e:#}") }));
+        } else {
+            eprintln!("error: {e:#}");
+        }
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Demo { out } => demo::run(cli.json, out.clone()).await,
+        Command::Backtest(args) => backtest::run(args, cli.json).await,
+        Command::Pool { cmd } => roles::pool(&cli, cmd).await,
+        Command::Market { cmd } => roles::market(&cli, cmd).await,
+        Command::Stake { cmd } => roles::stake(&cli, cmd).await,
+        Command::Cover { cmd } => roles::cover(&cli, cmd).await,
+        Command::Keeper { cmd } => roles::keeper(&cli, cmd).await,
+        Command::Migrate { cmd } => roles::migrate(&cli, cmd).await,
+    }
+}
