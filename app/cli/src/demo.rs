@@ -397,7 +397,7 @@ pub async fn run(json_out: bool, out: Option<PathBuf>) -> Result<()> {
     if let Some(dir) = &out {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let colors = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd"];
-        let streak = triggered.then(|| (m.event.streak_start as f64, m.event.trigger_time as f64));
+        let streak = triggered.then_some((m.event.streak_start as f64, m.event.trigger_time as f64));
         let mut spans = Vec::new();
         let mut vlines = Vec::new();
         if let Some((a, b)) = streak {
@@ -406,7 +406,7 @@ pub async fn run(json_out: bool, out: Option<PathBuf>) -> Result<()> {
         }
         let svg = crate::svg::render(&[
             crate::svg::Panel {
-                title: "USDC/USD, March 2023 (Pyth units): the USDC depeg market",
+                title: "USDC/USD, March 2023, and the USDC depeg market (strike 0.95, recovery 0.97, 1 hour)",
                 series: vec![crate::svg::Series {
                     label: "price",
                     color: "#333",

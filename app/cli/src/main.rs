@@ -61,6 +61,11 @@ pub enum Command {
         #[command(subcommand)]
         cmd: roles::KeeperCmd,
     },
+    /// Governance: two-step authority, queued parameter changes, pause.
+    Gov {
+        #[command(subcommand)]
+        cmd: roles::GovCmd,
+    },
     /// Config-driven set-up (migrations/*.toml).
     Migrate {
         #[command(subcommand)]
@@ -103,5 +108,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cover { cmd } => roles::cover(&cli, cmd).await,
         Command::Keeper { cmd } => roles::keeper(&cli, cmd).await,
         Command::Migrate { cmd } => roles::migrate(&cli, cmd).await,
+        Command::Gov { cmd } => roles::gov(&cli, cmd).await,
     }
 }

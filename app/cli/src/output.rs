@@ -111,21 +111,6 @@ pub fn time(unix: i64) -> String {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats() {
-        assert_eq!(amount(1_234_567, 6), "1.234567");
-        assert_eq!(parse_amount("1.5", 6).unwrap(), 1_500_000);
-        assert_eq!(parse_amount("1000", 6).unwrap(), 1_000_000_000);
-        assert!(parse_amount("1.0000001", 6).is_err());
-        assert_eq!(price(95_000_000), "0.95000000");
-        assert_eq!(time(1_678_523_400), "2023-03-11 08:30:00 UTC");
-    }
-}
-
 /// While the embedded bank runs, the program's `msg!` logs (printed to
 /// stdout on the host) must not mix with the command's output: this moves
 /// file descriptor 1 to stderr and returns a writer to the real stdout.
@@ -138,5 +123,20 @@ pub fn capture_program_logs() -> std::fs::File {
         let real = libc::dup(1);
         libc::dup2(2, 1);
         std::fs::File::from_raw_fd(real)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(amount(1_234_567, 6), "1.234567");
+        assert_eq!(parse_amount("1.5", 6).unwrap(), 1_500_000);
+        assert_eq!(parse_amount("1000", 6).unwrap(), 1_000_000_000);
+        assert!(parse_amount("1.0000001", 6).is_err());
+        assert_eq!(price(95_000_000), "0.95000000");
+        assert_eq!(time(1_678_523_400), "2023-03-11 08:30:00 UTC");
     }
 }

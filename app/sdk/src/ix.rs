@@ -410,3 +410,97 @@ pub fn accrue_premium(pool: &Pubkey) -> Instruction {
         instruction::AccruePremium {},
     )
 }
+
+/// `propose_authority` (`Pubkey::default()` withdraws a proposal).
+pub fn propose_authority(authority: &Pubkey, pool: &Pubkey, new_authority: &Pubkey) -> Instruction {
+    build(
+        accounts::PoolAuthority {
+            authority: *authority,
+            pool: *pool,
+        },
+        instruction::ProposeAuthority {
+            new_authority: *new_authority,
+        },
+    )
+}
+
+/// `accept_authority`, signed by the proposed authority.
+pub fn accept_authority(new_authority: &Pubkey, pool: &Pubkey) -> Instruction {
+    build(
+        accounts::AcceptAuthority {
+            new_authority: *new_authority,
+            pool: *pool,
+        },
+        instruction::AcceptAuthority {},
+    )
+}
+
+/// `queue_pool_params`.
+pub fn queue_pool_params(authority: &Pubkey, pool: &Pubkey, change: coverage_pool::PoolParamsChange) -> Instruction {
+    build(
+        accounts::PoolAuthority {
+            authority: *authority,
+            pool: *pool,
+        },
+        instruction::QueuePoolParams { change },
+    )
+}
+
+/// `cancel_pool_params`.
+pub fn cancel_pool_params(authority: &Pubkey, pool: &Pubkey) -> Instruction {
+    build(
+        accounts::PoolAuthority {
+            authority: *authority,
+            pool: *pool,
+        },
+        instruction::CancelPoolParams {},
+    )
+}
+
+/// `apply_pool_params` (anyone).
+pub fn apply_pool_params(pool: &Pubkey) -> Instruction {
+    build(
+        accounts::ApplyPoolParams { pool: *pool },
+        instruction::ApplyPoolParams {},
+    )
+}
+
+/// `queue_market_params`.
+pub fn queue_market_params(
+    authority: &Pubkey,
+    pool: &Pubkey,
+    market: &Pubkey,
+    change: coverage_pool::MarketParamsChange,
+) -> Instruction {
+    build(
+        accounts::MarketAuthority {
+            authority: *authority,
+            pool: *pool,
+            market: *market,
+        },
+        instruction::QueueMarketParams { change },
+    )
+}
+
+/// `cancel_market_params`.
+pub fn cancel_market_params(authority: &Pubkey, pool: &Pubkey, market: &Pubkey) -> Instruction {
+    build(
+        accounts::MarketAuthority {
+            authority: *authority,
+            pool: *pool,
+            market: *market,
+        },
+        instruction::CancelMarketParams {},
+    )
+}
+
+/// `apply_market_params` (anyone).
+pub fn apply_market_params(pool: &Pubkey, market: &Pubkey) -> Instruction {
+    build(
+        accounts::ApplyMarketParams {
+            pool: *pool,
+            market: *market,
+        },
+        instruction::ApplyMarketParams {},
+    )
+}

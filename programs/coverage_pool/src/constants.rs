@@ -78,3 +78,7 @@ pub const POLICY_SEED: &[u8] = b"policy";
 pub const CLAIM_WINDOW: i64 = 30 * 86_400;
 /// Most (policy, token account) pairs `settle_policies` takes in one call.
 pub const MAX_SETTLE_BATCH: usize = 16;
+
+/// Extra delay of a queued parameter change beyond the cooldown and withdraw
+/// window (1 day), so a staker who disagrees can always leave first.
+pub const GOVERNANCE_GRACE: i64 = 86_400;

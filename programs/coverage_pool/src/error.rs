@@ -164,6 +164,17 @@ pub enum ErrorCode {
     MarketHasActiveCover,
     #[msg("Market has an open depeg streak")]
     MarketHasOpenStreak,
+    // ---- governance ----
+    #[msg("No authority transfer is pending")]
+    NoPendingAuthority,
+    #[msg("Signer is not the proposed authority")]
+    NotPendingAuthority,
+    #[msg("A change is already queued: cancel it first")]
+    ChangeAlreadyQueued,
+    #[msg("No change is queued")]
+    NoPendingChange,
+    #[msg("The queued change's delay has not passed")]
+    ChangeNotReady,
 }
 
 impl From<CoreError> for ErrorCode {

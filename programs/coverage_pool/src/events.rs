@@ -182,3 +182,37 @@ pub struct MarketReopened {
 pub struct MarketClosed {
     pub market: Pubkey,
 }
+
+#[event]
+pub struct AuthorityProposed {
+    pub pool: Pubkey,
+    pub authority: Pubkey,
+    pub proposed: Pubkey,
+}
+
+#[event]
+pub struct AuthorityAccepted {
+    pub pool: Pubkey,
+    pub previous: Pubkey,
+    pub authority: Pubkey,
+}
+
+#[event]
+pub struct ChangeQueued {
+    pub pool: Pubkey,
+    /// The market, or the default key for a pool change.
+    pub market: Pubkey,
+    pub eta: i64,
+}
+
+#[event]
+pub struct ChangeApplied {
+    pub pool: Pubkey,
+    pub market: Pubkey,
+}
+
+#[event]
+pub struct ChangeCancelled {
+    pub pool: Pubkey,
+    pub market: Pubkey,
+}

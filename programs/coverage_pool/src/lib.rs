@@ -25,6 +25,7 @@ pub mod state;
 pub mod token_ops;
 
 pub use instructions::*;
+pub use state::{MarketParamsChange, PoolParamsChange};
 
 declare_id!("7qEy1xerYkAwNYNxq3KoQBVsEWk86iqDbPHj5SrJBSEz");
 
@@ -72,6 +73,46 @@ pub mod coverage_pool {
     /// Retires a market; see [`CloseMarket`].
     pub fn close_market(ctx: Context<CloseMarket>) -> Result<()> {
         instructions::admin::market_lifecycle::close_market_handler(ctx)
+    }
+
+    /// Proposes a new authority (step 1 of 2); see [`PoolAuthority`].
+    pub fn propose_authority(ctx: Context<PoolAuthority>, new_authority: Pubkey) -> Result<()> {
+        instructions::admin::governance::propose_authority_handler(ctx, new_authority)
+    }
+
+    /// The proposed authority takes over (step 2 of 2); see [`AcceptAuthority`].
+    pub fn accept_authority(ctx: Context<AcceptAuthority>) -> Result<()> {
+        instructions::admin::governance::accept_authority_handler(ctx)
+    }
+
+    /// Queues new pool parameters behind the governance delay.
+    pub fn queue_pool_params(ctx: Context<PoolAuthority>, change: PoolParamsChange) -> Result<()> {
+        instructions::admin::governance::queue_pool_params_handler(ctx, change)
+    }
+
+    /// Drops the queued pool parameters.
+    pub fn cancel_pool_params(ctx: Context<PoolAuthority>) -> Result<()> {
+        instructions::admin::governance::cancel_pool_params_handler(ctx)
+    }
+
+    /// Applies due pool parameters (anyone); see [`ApplyPoolParams`].
+    pub fn apply_pool_params(ctx: Context<ApplyPoolParams>) -> Result<()> {
+        instructions::admin::governance::apply_pool_params_handler(ctx)
+    }
+
+    /// Queues a market's new sale parameters behind the governance delay.
+    pub fn queue_market_params(ctx: Context<MarketAuthority>, change: MarketParamsChange) -> Result<()> {
+        instructions::admin::governance::queue_market_params_handler(ctx, change)
+    }
+
+    /// Drops a market's queued parameters.
+    pub fn cancel_market_params(ctx: Context<MarketAuthority>) -> Result<()> {
+        instructions::admin::governance::cancel_market_params_handler(ctx)
+    }
+
+    /// Applies a market's due parameters (anyone); see [`ApplyMarketParams`].
+    pub fn apply_market_params(ctx: Context<ApplyMarketParams>) -> Result<()> {
+        instructions::admin::governance::apply_market_params_handler(ctx)
     }
 
     // ---- buyer ----

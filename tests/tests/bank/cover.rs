@@ -296,4 +296,4 @@ async fn account_sizes_are_as_documented() {
 }
 
 /// Pool, Market, CoverBook, PremiumLedger, Policy, WithdrawalRequest (bytes, discriminator included).
-const SIZES: [usize; 6] = [1_055, 896, 4_312, 3_272, 233, 163];
+const SIZES: [usize; 6] = [1_085, 929, 4_312, 3_272, 233, 163];

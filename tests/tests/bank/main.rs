@@ -3,8 +3,8 @@
 //! capability.
 
 mod cover;
+mod governance;
 mod integrator;
 mod markets;
-mod sequences;
 mod settlement;
 mod staking;

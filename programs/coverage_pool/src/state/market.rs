@@ -86,6 +86,17 @@ pub struct Settlement {
     pub released: bool,
 }
 
+/// A queued change of a market's sale parameters (never its trigger terms).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+pub struct MarketParamsChange {
+    /// New pricing curve.
+    pub curve: PricingCurve,
+    /// New capacity allocation, bps.
+    pub allocation_bps: u32,
+    /// New activation delay, seconds.
+    pub activation_delay: u32,
+}
+
 /// One covered risk with a parametric trigger. PDA `[MARKET_SEED, pool, index]`.
 /// The trigger terms (feed, strike, recovery, duration, max gap, max price age,
 /// max confidence, payout shape) are fixed at creation.
@@ -150,6 +161,10 @@ pub struct Market {
     pub event: TriggerEvent,
     /// Reserve and settlement of the last trigger event.
     pub settlement: Settlement,
+    /// Queued change of the sale parameters (meaningful while `pending_change_eta > 0`).
+    pub pending_change: Option<MarketParamsChange>,
+    /// When the queued change may be applied (0: none queued).
+    pub pending_change_eta: i64,
     /// Room to grow (cover books, reserves and settlement counters come here).
     pub reserved: [u8; 512],
 }

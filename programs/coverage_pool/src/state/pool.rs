@@ -28,6 +28,22 @@ pub struct Tranche {
     pub reserved: [u8; 32],
 }
 
+/// A queued change of the pool's parameters (PROTOCOL.md 3.6): the complete
+/// new set, applied by anyone after `eta`.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Default, Debug, PartialEq, Eq, InitSpace)]
+pub struct PoolParamsChange {
+    /// New protocol fee, bps.
+    pub protocol_fee_bps: u16,
+    /// New max leverage, bps.
+    pub max_leverage_bps: u32,
+    /// New cooldown, seconds.
+    pub cooldown: u32,
+    /// New withdraw window, seconds.
+    pub withdraw_window: u32,
+    /// New premium weights, bps, junior first (entries past the tranche count are 0).
+    pub weights_bps: [u16; MAX_TRANCHES],
+}
+
 /// A coverage pool: one collateral mint, one vault, 1–4 tranches, markets.
 #[account]
 #[derive(InitSpace, Debug)]
@@ -88,6 +104,10 @@ pub struct Pool {
     pub payouts_paid: u64,
     /// Tranches, junior first; entries past `tranche_count` are unused.
     pub tranches: [Tranche; MAX_TRANCHES],
+    /// Queued parameter change (meaningful while `pending_change_eta > 0`).
+    pub pending_change: PoolParamsChange,
+    /// When the queued change may be applied (0: none queued).
+    pub pending_change_eta: i64,
     /// Room to grow.
     pub reserved: [u8; 256],
 }
@@ -203,6 +223,12 @@ impl Pool {
         for (t, a) in self.tranches.iter_mut().zip(assets).take(n) {
             t.assets = *a;
         }
+    }
+
+    /// The delay of a queued change: longer than a staker needs to leave
+    /// (cooldown + withdraw window, as they are now) plus a day's grace.
+    pub fn governance_delay(&self) -> i64 {
+        i64::from(self.cooldown) + i64::from(self.withdraw_window) + crate::constants::GOVERNANCE_GRACE
     }
 
     /// Pool capital C (PROTOCOL.md 3.3): the sum of tranche assets (reserves excluded).

@@ -63,26 +63,42 @@ impl CreateMarketArgs {
                 ErrorCode::InvalidPayoutShape
             );
         }
-        let c = &self.curve;
-        let top = u64::from(c.base_rate_bps) + u64::from(c.slope_below_kink_bps) + u64::from(c.slope_above_kink_bps);
-        require!(
-            c.base_rate_bps > 0
-                && c.kink_utilization_bps > 0
-                && c.kink_utilization_bps < 10_000
-                && c.slope_above_kink_bps >= c.slope_below_kink_bps
-                && top <= u64::from(MAX_ANNUAL_RATE_BPS),
-            ErrorCode::InvalidPricingCurve
-        );
-        require!(
-            self.allocation_bps > 0 && self.allocation_bps <= MAX_ALLOCATION_BPS,
-            ErrorCode::InvalidAllocation
-        );
-        require!(
-            self.activation_delay > self.max_price_age && self.activation_delay <= MAX_ACTIVATION_DELAY,
-            ErrorCode::InvalidActivationDelay
-        );
-        Ok(())
+        validate_sale_params(
+            &self.curve,
+            self.allocation_bps,
+            self.activation_delay,
+            self.max_price_age,
+        )
     }
+}
+
+/// The bounds of a market's sale parameters, shared by `create_market` and
+/// `queue_market_params`.
+pub fn validate_sale_params(
+    curve: &PricingCurve,
+    allocation_bps: u32,
+    activation_delay: u32,
+    max_price_age: u32,
+) -> Result<()> {
+    let top =
+        u64::from(curve.base_rate_bps) + u64::from(curve.slope_below_kink_bps) + u64::from(curve.slope_above_kink_bps);
+    require!(
+        curve.base_rate_bps > 0
+            && curve.kink_utilization_bps > 0
+            && curve.kink_utilization_bps < 10_000
+            && curve.slope_above_kink_bps >= curve.slope_below_kink_bps
+            && top <= u64::from(MAX_ANNUAL_RATE_BPS),
+        ErrorCode::InvalidPricingCurve
+    );
+    require!(
+        allocation_bps > 0 && allocation_bps <= MAX_ALLOCATION_BPS,
+        ErrorCode::InvalidAllocation
+    );
+    require!(
+        activation_delay > max_price_age && activation_delay <= MAX_ACTIVATION_DELAY,
+        ErrorCode::InvalidActivationDelay
+    );
+    Ok(())
 }
 
 /// `create_market(args)` — the pool authority opens a market.
@@ -173,6 +189,8 @@ pub fn create_market_handler(ctx: Context<CreateMarket>, args: CreateMarketArgs)
         streak_low: 0,
         event: TriggerEvent::default(),
         settlement: Settlement::default(),
+        pending_change: None,
+        pending_change_eta: 0,
         reserved: [0; 512],
     });
     pool.market_count += 1;

@@ -31,31 +31,48 @@ pub struct InitializePoolArgs {
 impl InitializePoolArgs {
     /// Checks every parameter against its documented bound (constants.rs).
     pub fn validate(&self) -> Result<()> {
-        let w = &self.tranche_weights_bps;
-        require!(!w.is_empty() && w.len() <= MAX_TRANCHES, ErrorCode::InvalidTrancheCount);
-        let sum: u32 = w.iter().map(|x| u32::from(*x)).sum();
-        require!(
-            sum == 10_000 && w.iter().all(|x| *x > 0) && w.windows(2).all(|p| p[0] >= p[1]),
-            ErrorCode::InvalidPremiumWeights
-        );
-        require!(
-            (MIN_COOLDOWN..=MAX_COOLDOWN).contains(&self.cooldown),
-            ErrorCode::InvalidCooldown
-        );
-        require!(
-            (MIN_WITHDRAW_WINDOW..=MAX_WITHDRAW_WINDOW).contains(&self.withdraw_window),
-            ErrorCode::InvalidWithdrawWindow
-        );
-        require!(
-            (MIN_MAX_LEVERAGE_BPS..=MAX_MAX_LEVERAGE_BPS).contains(&self.max_leverage_bps),
-            ErrorCode::InvalidMaxLeverage
-        );
-        require!(
-            self.protocol_fee_bps <= MAX_PROTOCOL_FEE_BPS,
-            ErrorCode::InvalidProtocolFee
-        );
-        Ok(())
+        validate_pool_params(
+            &self.tranche_weights_bps,
+            self.cooldown,
+            self.withdraw_window,
+            self.max_leverage_bps,
+            self.protocol_fee_bps,
+        )
     }
+}
+
+/// The bounds of a pool's parameters, shared by `initialize_pool` and
+/// `queue_pool_params`.
+pub fn validate_pool_params(
+    weights: &[u16],
+    cooldown: u32,
+    withdraw_window: u32,
+    max_leverage_bps: u32,
+    protocol_fee_bps: u16,
+) -> Result<()> {
+    require!(
+        !weights.is_empty() && weights.len() <= MAX_TRANCHES,
+        ErrorCode::InvalidTrancheCount
+    );
+    let sum: u32 = weights.iter().map(|x| u32::from(*x)).sum();
+    require!(
+        sum == 10_000 && weights.iter().all(|x| *x > 0) && weights.windows(2).all(|p| p[0] >= p[1]),
+        ErrorCode::InvalidPremiumWeights
+    );
+    require!(
+        (MIN_COOLDOWN..=MAX_COOLDOWN).contains(&cooldown),
+        ErrorCode::InvalidCooldown
+    );
+    require!(
+        (MIN_WITHDRAW_WINDOW..=MAX_WITHDRAW_WINDOW).contains(&withdraw_window),
+        ErrorCode::InvalidWithdrawWindow
+    );
+    require!(
+        (MIN_MAX_LEVERAGE_BPS..=MAX_MAX_LEVERAGE_BPS).contains(&max_leverage_bps),
+        ErrorCode::InvalidMaxLeverage
+    );
+    require!(protocol_fee_bps <= MAX_PROTOCOL_FEE_BPS, ErrorCode::InvalidProtocolFee);
+    Ok(())
 }
 
 /// Token-2022 mint extensions the pool can honour: they change neither the

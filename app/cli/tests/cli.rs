@@ -1,0 +1,167 @@
+//! The `cover` binary, run as a user would.
+
+use std::process::Command;
+
+fn cover() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_cover"));
+    c.env("RUST_LOG", "error").env("HOME", std::env::temp_dir());
+    c
+}
+
+fn data(name: &str) -> String {
+    format!("{}/../../data/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn json(out: &std::process::Output) -> serde_json::Value {
+    assert!(out.status.success(), "failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON object ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+#[test]
+fn demo_json_has_every_field_and_the_vault_equals_the_books() {
+    let dir = std::env::temp_dir().join(format!("cover-demo-{}", std::process::id()));
+    let out = cover().args(["demo", "--json", "--out"]).arg(&dir).output().unwrap();
+    let v = json(&out);
+    for field in [
+        "triggered",
+        "trigger_time",
+        "policies",
+        "premiums_paid",
+        "payouts",
+        "haircut_bps",
+        "tranches",
+        "vault_balance",
+        "books_total",
+    ] {
+        assert!(v.get(field).is_some(), "missing {field}: {v}");
+    }
+    assert_eq!(v["triggered"], true);
+    assert_eq!(v["trigger_time"], 1_678_527_000);
+    assert_eq!(v["vault_balance"], v["books_total"], "vault equals the books");
+    assert_eq!(v["haircut_bps"], 10_000);
+    assert!(v["payouts"].as_u64().unwrap() > 0);
+    assert!(v["premiums_paid"].as_u64().unwrap() > 0);
+    let tranches = v["tranches"].as_array().unwrap();
+    assert_eq!(tranches.len(), 2);
+    for t in tranches {
+        for f in ["name", "share_price_start", "share_price_end"] {
+            assert!(t.get(f).is_some(), "tranche missing {f}");
+        }
+    }
+    // the junior tranche took the loss, the senior did not
+    assert!(tranches[0]["share_price_end"].as_f64().unwrap() < 0.5);
+    assert!(tranches[1]["share_price_end"].as_f64().unwrap() >= 1.0);
+    let svg = std::fs::read_to_string(dir.join("demo.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("strike 0.95") && svg.contains("trigger"));
+}
+
+fn backtest(duration: &str) -> serde_json::Value {
+    let out = cover()
+        .args([
+            "backtest",
+            "--prices",
+            &data("usdc-2023-03-svb.csv"),
+            "--strike",
+            "0.95",
+            "--recovery",
+            "0.97",
+        ])
+        .args([
+            "--duration",
+            duration,
+            "--max-gap",
+            "3600",
+            "--max-conf-bps",
+            "500",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    json(&out)
+}
+
+/// Expected values: `python3 scripts/trigger_reference.py data/usdc-2023-03-svb.csv 0.95 0.97 3600 3600 500`
+#[test]
+fn backtest_of_the_svb_series_triggers_a_one_hour_market() {
+    let v = backtest("3600");
+    assert_eq!(v["triggered"], true);
+    assert_eq!(v["streak_start"], 1_678_523_400);
+    assert_eq!(v["trigger_time"], 1_678_527_000);
+    assert_eq!((v["accepted"].as_u64(), v["rejected"].as_u64()), (Some(188), Some(0)));
+    assert_eq!(v["lowest_price"].as_f64(), Some(0.90877355));
+}
+
+/// `python3 scripts/trigger_reference.py data/usdc-2023-03-svb.csv 0.95 0.97 86400 3600 500`
+#[test]
+fn backtest_of_the_svb_series_does_not_trigger_a_one_day_market() {
+    let v = backtest("86400");
+    assert_eq!(v["triggered"], false);
+    assert_eq!(v["trigger_time"], serde_json::Value::Null);
+    assert_eq!((v["accepted"].as_u64(), v["rejected"].as_u64()), (Some(808), Some(0)));
+}
+
+#[test]
+fn bad_csv_files_fail_with_the_line_number() {
+    let dir = std::env::temp_dir().join(format!("cover-csv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, text, expect) in [
+        ("missing.csv", "publish_time,price\n1,1\n", "line 1"),
+        (
+            "garbage.csv",
+            "publish_time,price,conf\n1678338000,1.0,0\n1678338900,one,0\n",
+            "line 3: price is not a number",
+        ),
+        (
+            "backwards.csv",
+            "publish_time,price,conf\n1678338900,1.0,0\n1678338000,1.0,0\n",
+            "line 3: publish_time 1678338000 goes backwards",
+        ),
+        (
+            "short.csv",
+            "publish_time,price,conf\n1678338000,1.0\n",
+            "line 2: missing column conf",
+        ),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let out = cover()
+            .args(["backtest", "--prices"])
+            .arg(&path)
+            .args([
+                "--strike",
+                "0.95",
+                "--recovery",
+                "0.97",
+                "--duration",
+                "3600",
+                "--max-gap",
+                "3600",
+                "--max-conf-bps",
+                "500",
+            ])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{name} should fail");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expect), "{name}: expected {expect:?} in {err}");
+    }
+}
+
+#[test]
+fn migrate_dry_run_without_a_cluster_says_what_to_do() {
+    // no keypair in the (temporary) home: the error says how to get one
+    let out = cover()
+        .args(["migrate", "apply", "--config"])
+        .arg(format!("{}/../../migrations/demo.toml", env!("CARGO_MANIFEST_DIR")))
+        .arg("--dry-run")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("keypair"), "{err}");
+}
