@@ -27,7 +27,8 @@ pub fn premium(
         .map_err(|e| error!(ErrorCode::from(e)))?;
     let mut book = *book;
     let mut view = book.view();
-    view.expire(day_of(now)).map_err(|e| error!(ErrorCode::from(e)))?;
+    view.expire(day_of(now - i64::from(market.max_price_age)))
+        .map_err(|e| error!(ErrorCode::from(e)))?;
     market
         .pricing_curve()
         .premium(amount, u64::from(days), *view.active_cover, capacity)

@@ -123,9 +123,12 @@ impl CoverBook<'_> {
 
     /// Cover in force when a streak began at `streak_start`: not ended by then
     /// (`end > streak_start`) and already active (`activation ≤ streak_start`).
-    /// Exact, from aggregates. Valid while no sale happened after
-    /// `streak_start` (sales stop while a streak is open) and the book was not
-    /// expired past the streak's day.
+    /// Exact, from aggregates, given how sales use the book: sales stop while
+    /// a streak is open, so any sale after `streak_start` happened at most
+    /// `max_price_age` after it (a streak can start at a publish time that old)
+    /// and activates after it (activation delay > max price age), and a sale
+    /// expires only cover that ended `max_price_age` before it — never cover
+    /// in force at a streak start still to be reported.
     pub fn cover_in_force_at(&self, streak_start: i64) -> CoreResult<u64> {
         let start_day = day_of(streak_start);
         // entries ending at or before 00:00 of the streak's day are not in force

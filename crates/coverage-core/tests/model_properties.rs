@@ -7,9 +7,11 @@
 //! one random sequence: a fresh random pool (1–4 tranches with random premium
 //! weights, 2–3 markets with random trigger terms, payout shapes, curves,
 //! allocations and activation delays, random cooldown / window / claim
-//! window / leverage / fee), 1–3 seed deposits, then 10–40 random operations.
-//! One run therefore checks 10 000 sequences (more only while shrinking a
-//! failure). Operations are drawn as raw selectors and turned into arguments
+//! window / leverage / fee), 1–3 seed deposits, 0–8 build-up operations
+//! (deposits, purchases, short waits), then 10–40 random operations of any
+//! kind. One run therefore checks 10 000 sequences (more only while shrinking
+//! a failure); `model_invariants_hold_over_random_sequences` counts the
+//! sequences it completed and asserts the count is at least 10 000. Operations are drawn as raw selectors and turned into arguments
 //! against the current state (amounts relative to balances and capacity,
 //! publish times near `model.now`, users/requests/policies picked among the
 //! existing ones), so a good fraction of them succeed; the per-kind success
@@ -23,7 +25,10 @@
 //! accrue_premium, check_trigger (healthy, depegged, recovering and straddling
 //! prices, sometimes stale / wide-confidence / replayed, after a wait that is
 //! sometimes longer than `max_gap`), a trigger drive (depegged observations
-//! every ≤ `max_gap` seconds until `duration` has passed), settle_policies
+//! every ≤ `max_gap` seconds until `duration` has passed), a systemic depeg
+//! (every untriggered market driven in turn, so later events can find the
+//! capital short and pay a haircut), a late report (just after midnight: a
+//! sale, then a depeg published before midnight, then a drive), settle_policies
 //! (batches of the market's unsettled policies, sometimes empty, oversized,
 //! with a duplicate or with a foreign / old-epoch / settled id),
 //! release_reserve, reopen_market, and waits (seconds to days, to a request's
@@ -55,28 +60,33 @@
 //! * invariant 5: after a purchase the market's active cover ≤ its capacity
 //!   (`capital × allocation / 10 000`); after a withdrawal required capital ≤
 //!   capital;
-//! * invariant 6: besides `trigger_is_backed` (in `check_invariants`), a
-//!   shadow per market tracks runs of accepted observations with
-//!   `price + conf < strike` and gaps ≤ `max_gap`; once a run spans
-//!   `duration`, that observation must have triggered the market. Every
-//!   trigger drive must end in a trigger.
+//! * invariant 6: besides `trigger_is_backed` (in `check_invariants`), each
+//!   observation is accepted iff rule 1 of PROTOCOL.md 3.4 says so, and a
+//!   shadow streak per market, kept from the spec text (rules 2–5), must
+//!   agree with the model on every accepted observation: the market triggers
+//!   exactly when the shadow streak reaches `duration`, with the same streak
+//!   start, trigger time and lowest `price + conf`. Stated directly as well:
+//!   once accepted observations with `price + conf < strike`, each within
+//!   `max_gap` of the previous, span `duration`, the market has triggered;
+//!   and every drive must end in a trigger.
 //!
-//! Known bug (see [`cover_ending_at_midnight_is_counted_for_a_streak_that_began_before_it`]):
-//! a purchase just after midnight expires the cover that ended at that
-//! midnight from the market's book, but an observation published up to
-//! `max_price_age` seconds *before* midnight can still be reported afterwards
-//! and open the streak that triggers; that cover was in force at the streak's
-//! start yet is missing from the event's eligible cover and liability. While
-//! [`KNOWN_BUG_MIDNIGHT_EXPIRY`] is `true`, the random test tolerates exactly
-//! this shortfall (counted and printed), and nothing else.
+//! Regression found by this test, now fixed (see
+//! [`cover_ending_at_midnight_is_counted_for_a_streak_that_began_before_it`]):
+//! a purchase just after midnight used to expire the cover that ended at that
+//! midnight, though an observation published up to `max_price_age` before
+//! midnight could still be reported afterwards and open the streak that
+//! triggers, leaving that cover out of the event's liability. Purchases now
+//! expire only cover that ended `max_price_age` before them.
+//! [`KNOWN_BUG_MIDNIGHT_EXPIRY`] is `false`: any shortfall of the eligible
+//! cover fails the test.
 //!
-//! Runtime: about 35–50 s in a debug build on 2 cores. Failure persistence is
-//! off so a failing run leaves no file in the repository; proptest prints the
-//! minimal failing input instead.
+//! Runtime: about 20–25 s in a debug build (one test thread). The RNG is
+//! XorShift: ChaCha, proptest's default, costs more than the model itself in a
+//! debug build. Failure persistence is off so a failing run leaves no file in
+//! the repository; proptest prints the minimal failing input instead.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Debug;
 
 use coverage_core::model::{MarketParams, Model, ModelError, ModelResult, PoolParams, Status};
 use coverage_core::policy::{day_of, is_eligible};
@@ -85,7 +95,7 @@ use coverage_core::pricing::Curve;
 use coverage_core::settlement::{payout_fraction, Shape};
 use coverage_core::shares::{shares_for_deposit, DEAD_SHARES};
 use coverage_core::trigger::{Observation, TriggerTerms};
-use coverage_core::{BPS, SECONDS_PER_DAY};
+use coverage_core::{CoreError, BPS, SECONDS_PER_DAY};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::{RngAlgorithm, TestCaseError, TestRunner};
@@ -99,9 +109,9 @@ const USERS: u32 = 5;
 const FUNDING: u64 = 100_000_000_000_000;
 /// One whole collateral token.
 const MIN_COVER: u64 = 1_000_000;
-/// Tolerate (and count) the known midnight-expiry shortfall of the eligible
-/// cover; set to `false` once the book/buy_cover rule is fixed.
-const KNOWN_BUG_MIDNIGHT_EXPIRY: bool = true;
+/// Tolerate (and count) the midnight-expiry shortfall of the eligible cover
+/// (the bug this test found, fixed since: keep `false`).
+const KNOWN_BUG_MIDNIGHT_EXPIRY: bool = false;
 
 fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {
@@ -452,15 +462,15 @@ fn wait() -> impl Strategy<Value = Wait> {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        10 => deposit_op(),
-        10 => (any::<u8>(), prop_oneof![1 => Just(0u16), 8 => 1u16..=10_000, 1 => 10_001u16..=12_000])
+        8 => deposit_op(),
+        8 => (any::<u8>(), prop_oneof![1 => Just(0u16), 8 => 1u16..=10_000, 1 => 10_001u16..=12_000])
             .prop_map(|(pick, frac_bps)| Op::RequestWithdrawal { pick, frac_bps }),
         2 => any::<u8>().prop_map(|pick| Op::CancelWithdrawal { pick }),
-        10 => (any::<u8>(), prop::option::weighted(0.6, 0u16..=10_000))
+        8 => (any::<u8>(), prop::option::weighted(0.6, 0u16..=10_000))
             .prop_map(|(pick, wait_first)| Op::Withdraw { pick, wait_first }),
-        16 => buy_op(),
+        24 => buy_op(),
         2 => Just(Op::AccruePremium),
-        12 => check_op(),
+        10 => check_op(),
         2 => (any::<u8>(), 1_000u16..=10_000, any::<u32>()).prop_map(|(market, step_bps, r)| Op::Trigger {
             market,
             step_bps,
@@ -474,20 +484,37 @@ fn op() -> impl Strategy<Value = Op> {
                 r
             }
         ),
-        1 => (1_000u16..=10_000, any::<u32>()).prop_map(|(step_bps, r)| Op::SystemicDepeg { step_bps, r }),
+        2 => (1_000u16..=10_000, any::<u32>()).prop_map(|(step_bps, r)| Op::SystemicDepeg { step_bps, r }),
         8 => settle_op(),
-        5 => any::<u8>().prop_map(|market| Op::Release { market }),
-        4 => any::<u8>().prop_map(|market| Op::Reopen { market }),
+        4 => any::<u8>().prop_map(|market| Op::Release { market }),
+        3 => any::<u8>().prop_map(|market| Op::Reopen { market }),
         10 => wait().prop_map(Op::Advance),
     ]
 }
 
-/// A pool and the operations run on it: one random sequence.
+/// The build-up of a pool before anything goes wrong: deposits, sales, time.
+fn build_op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        2 => deposit_op(),
+        4 => buy_op(),
+        1 => prop_oneof![(1i64..=600).prop_map(Wait::Secs), (1i64..=24).prop_map(Wait::Hours)].prop_map(Op::Advance),
+    ]
+}
+
+/// A pool and the operations run on it: one random sequence (1–3 seed
+/// deposits, 0–8 build-up operations, 10–40 operations of any kind).
 fn sequence() -> impl Strategy<Value = (Setup, Vec<Op>)> {
-    (setup(), vec(deposit_op(), 1..=3), vec(op(), 10..=40)).prop_map(|(s, mut seed, ops)| {
-        seed.extend(ops);
-        (s, seed)
-    })
+    (
+        setup(),
+        vec(deposit_op(), 1..=3),
+        vec(build_op(), 0..=8),
+        vec(op(), 10..=40),
+    )
+        .prop_map(|(s, mut seed, build, ops)| {
+            seed.extend(build);
+            seed.extend(ops);
+            (s, seed)
+        })
 }
 
 // ---------------------------------------------------------------------------
@@ -622,9 +649,19 @@ struct Run<'a> {
     /// Shadow of invariant 6: the current run of accepted observations below
     /// the strike with gaps ≤ max_gap, as (first, last) publish times.
     runs: Vec<Option<(i64, i64)>>,
+    /// The streak per the spec text, per market.
+    streaks: Vec<Option<Shadow>>,
     /// The market's current event hit the known midnight-expiry shortfall.
     undercounted: Vec<bool>,
     stats: &'a RefCell<Stats>,
+}
+
+/// An open streak per the spec: start, last accepted observation, lowest `price + conf`.
+#[derive(Clone, Copy, Debug)]
+struct Shadow {
+    start: i64,
+    last: i64,
+    low: u64,
 }
 
 macro_rules! ensure {
@@ -652,6 +689,7 @@ impl<'a> Run<'a> {
             op_no: 0,
             cur: None,
             runs: vec![None; n],
+            streaks: vec![None; n],
             undercounted: vec![false; n],
             stats,
         }
@@ -731,10 +769,14 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
+    /// A clock move: changes nothing but `now` (so no copy is needed for the
+    /// price and conservation checks), but the invariants are checked again.
     fn advance_step(&mut self, secs: i64) -> Result<(), TestCaseError> {
-        let before = self.begin();
+        self.step += 1;
+        let now = self.m.now;
         self.m.advance(secs);
-        self.after(&before, true, false)
+        ensure!(self, self.m.now == now + secs.max(0), "advance");
+        self.m.check_invariants().map_err(|e| self.fail(e.to_string()))
     }
 
     fn n_markets(&self) -> usize {
@@ -744,7 +786,7 @@ impl<'a> Run<'a> {
     /// A market: usually one satisfying `pred` if there is one, else any.
     fn pick_market(&self, raw: u8, pred: impl Fn(&coverage_core::model::Market) -> bool) -> usize {
         let c: Vec<usize> = (0..self.n_markets()).filter(|&i| pred(&self.m.markets[i])).collect();
-        if !c.is_empty() && raw % 8 != 0 {
+        if !c.is_empty() && !raw.is_multiple_of(8) {
             c[(raw as usize / 8) % c.len()]
         } else {
             raw as usize % self.n_markets()
@@ -763,7 +805,7 @@ impl<'a> Run<'a> {
             .filter(|(_, r)| now >= r.requested_at + cd && now <= r.requested_at + cd + win)
             .map(|(k, _)| *k)
             .collect();
-        if redeemable_first && !ready.is_empty() && raw % 4 != 0 {
+        if redeemable_first && !ready.is_empty() && !raw.is_multiple_of(4) {
             Some(ready[(raw as usize / 4) % ready.len()])
         } else if all.is_empty() {
             None
@@ -1097,15 +1139,66 @@ impl<'a> Run<'a> {
         let triggered = res == Ok(true);
         self.after(&before, res.is_ok(), triggered)?;
         self.record(kind, &res);
+        // rule 1 of PROTOCOL.md 3.4: accepted iff fresh, narrow, newer, untriggered
+        let mk = &before.markets[i];
+        let terms = mk.params.terms;
+        let last = mk.streak.last_publish_time;
+        let t = obs.publish_time;
+        let acceptable = mk.status != Status::Triggered
+            && before.now - t <= terms.max_price_age
+            && wide(obs.price.conf) * wide(BPS) <= wide(obs.price.price) * wide(terms.max_conf_bps)
+            && (last == 0 || t > last);
+        ensure!(
+            self,
+            res.is_ok() == acceptable,
+            "rule 1: observation {obs:?} (last accepted {last}) gave {res:?}"
+        );
         if res.is_ok() {
             ensure!(
                 self,
-                self.m.markets[i].streak.last_publish_time == obs.publish_time,
+                self.m.markets[i].streak.last_publish_time == t,
                 "accepted observation not recorded"
             );
-            let terms = self.m.markets[i].params.terms;
             let top = obs.price.price + obs.price.conf;
-            let t = obs.publish_time;
+            // the rule from the spec text (rules 2–5), independent of `observe`
+            let mut streak = self.streaks[i].filter(|sh| t - sh.last <= terms.max_gap);
+            streak = match streak {
+                None if top < terms.strike => Some(Shadow {
+                    start: t,
+                    last: t,
+                    low: top,
+                }),
+                None => None,
+                Some(_) if obs.price.price >= terms.recovery => None,
+                Some(sh) => Some(Shadow {
+                    last: t,
+                    low: sh.low.min(top),
+                    ..sh
+                }),
+            };
+            let expected = streak.is_some_and(|sh| t - sh.start >= terms.duration);
+            ensure!(
+                self,
+                triggered == expected,
+                "invariant 6 / rule 5: market {i} streak per the spec {streak:?} (duration {}, max_gap {}, strike {}, \
+                 recovery {}), observation {obs:?}: triggered {triggered}, expected {expected}",
+                terms.duration,
+                terms.max_gap,
+                terms.strike,
+                terms.recovery
+            );
+            if let Some(sh) = streak.filter(|_| triggered) {
+                ensure!(
+                    self,
+                    self.m.markets[i].event == (sh.start, t, sh.low),
+                    "event {:?} != spec (start {}, trigger {t}, low {})",
+                    self.m.markets[i].event,
+                    sh.start,
+                    sh.low
+                );
+            }
+            self.streaks[i] = if triggered { None } else { streak };
+            // the same, stated as invariant 6 for runs entirely below the strike
             let run = if top < terms.strike {
                 match self.runs[i] {
                     Some((s, last)) if t - last <= terms.max_gap => Some((s, t)),
@@ -1246,7 +1339,7 @@ impl<'a> Run<'a> {
                 }
             }
         }
-        self.observe(i, Observation { price, publish_time: t }, "check_trigger")?;
+        let _ = self.observe(i, Observation { price, publish_time: t }, "check_trigger")?;
         Ok(())
     }
 
@@ -1361,6 +1454,12 @@ impl<'a> Run<'a> {
         let res = self.m.settle_policies(i, &batch);
         self.after(&before, res.is_ok(), false)?;
         self.record("settle_policies", &res);
+        // with the liability right, the reserve always covers the payouts
+        ensure!(
+            self,
+            res != Err(ModelError::Core(CoreError::MathOverflow)) || self.undercounted[i],
+            "invariant 4: settlement ran out of reserve"
+        );
         if let Ok(total) = res {
             let mk = &self.m.markets[i];
             let s = mk.settlement;
@@ -1454,6 +1553,7 @@ impl<'a> Run<'a> {
                 "reopen"
             );
             self.runs[i] = None;
+            self.streaks[i] = None;
             self.undercounted[i] = false;
         }
         Ok(())
@@ -1515,12 +1615,12 @@ fn model_invariants_hold_over_random_sequences() {
         ("deposit", 50.0),
         ("request_withdrawal", 30.0),
         ("cancel_withdrawal", 20.0),
-        ("withdraw", 15.0),
+        ("withdraw", 10.0),
         ("buy_cover", 30.0),
         ("check_trigger", 40.0),
         ("check_trigger (drive)", 80.0),
         ("trigger (drive)", 50.0),
-        ("settle_policies", 10.0),
+        ("settle_policies", 8.0),
         ("release_reserve", 10.0),
         ("reopen_market", 5.0),
     ] {
@@ -1557,7 +1657,6 @@ fn model_invariants_hold_over_random_sequences() {
 ///    eligible cover is 0 (the book no longer has the policy), the liability
 ///    and reserve are 0, and the policy is settled for 0.
 #[test]
-#[ignore = "known bug: cover that ended at midnight is missing from an event whose streak began before it"]
 fn cover_ending_at_midnight_is_counted_for_a_streak_that_began_before_it() {
     let day0 = 19_000 * D;
     let mut m = Model::new(

@@ -2,6 +2,7 @@
 //! the protocol's stories. One test binary (links once), one module per
 //! capability.
 
+mod attacks;
 mod cover;
 mod governance;
 mod integrator;

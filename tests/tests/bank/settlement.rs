@@ -427,3 +427,39 @@ fn load_rows() -> Vec<(i64, i64, u64)> {
         })
         .collect()
 }
+
+/// Regression (found by the model-based test): a purchase just after
+/// midnight must not drop cover that ended at that midnight while a price
+/// published before midnight can still open the streak that triggers.
+#[tokio::test]
+async fn cover_ending_at_midnight_still_counts_for_a_streak_reported_after_it() {
+    let (mut env, _, _) = small_pool().await;
+    let m = env.create_market(market_args()).await.unwrap();
+    let buyer = env.new_staker(10_000 * ONE).await;
+    let p = env.buy_cover(&buyer, &m, 10_000 * ONE, 1, u64::MAX).await.unwrap();
+    let end = env.policy(&p).await.unwrap().end_time;
+    // 10 s after midnight someone buys with a price published 5 s before it
+    env.warp_to(end + 10).await;
+    let price = env.price_at(USD, 10_000, end - 5).await;
+    env.buy_cover_with_price(&buyer, &m, ONE, 1, u64::MAX, &price)
+        .await
+        .unwrap();
+    // a keeper then reports a depeg published 3 s before midnight, and it lasts
+    env.warp_to(end + 20).await;
+    env.observe(
+        &m,
+        &coverage_pool_tests::oracle::PriceSpec::new(90 * USD / 100, 0, end - 3),
+    )
+    .await
+    .unwrap();
+    env.observe_at(&m, 90 * USD / 100, 0, end - 3 + 3_600).await.unwrap();
+    let s = env.market(&m).await.settlement;
+    assert_eq!(
+        s.eligible_cover,
+        10_000 * ONE,
+        "the policy was in force when the streak began"
+    );
+    env.settle(&m, &[(p, buyer.collateral)]).await.unwrap();
+    assert_eq!(env.policy(&p).await.unwrap().payout, 10_000 * ONE);
+    assert_books(&mut env).await;
+}

@@ -33,7 +33,8 @@ use crate::token_ops::transfer_from_signer;
 /// * Effects: earns the premium due first (capital is current); moves the
 ///   premium to the vault; the protocol fee (rounded down) is owed to the
 ///   treasury, the rest streams to the tranches over the term; the cover is
-///   booked by expiry day and activation minute; creates the `Policy`
+///   booked by expiry day and activation minute (cover that ended more than
+///   `max_price_age` ago is expired first); creates the `Policy`
 ///   `[POLICY_SEED, market, id]`: active from `now + activation_delay`
 ///   (rounded up to the minute) to 00:00 UTC `days` days after activation day.
 /// * Emits `CoverPurchased`.
@@ -129,7 +130,12 @@ pub fn buy_cover_handler(ctx: Context<BuyCover>, amount: u64, days: u16, max_pre
     let premium = {
         let mut book = ctx.accounts.book.load_mut()?;
         let mut view = book.view();
-        view.expire(day_of(now)).or_named()?;
+        // expire only cover that ended before any price still acceptable
+        // could have been published: a streak may yet start up to
+        // `max_price_age` in the past, and cover in force then must stay on
+        // the book for its liability (it counts against capacity meanwhile)
+        view.expire(day_of(now - i64::from(ctx.accounts.market.max_price_age)))
+            .or_named()?;
         let active = *view.active_cover;
         let premium = ctx
             .accounts
