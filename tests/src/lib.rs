@@ -41,46 +41,6 @@ pub const DECIMALS: u8 = 6;
 /// One whole collateral token in base units.
 pub const ONE: u64 = 1_000_000;
 
-/// Native entrypoint: the program's Anchor `entry`, widened to the processor
-/// function type solana-program-test wants (see TOOLCHAIN.md).
-mod native {
-    use anchor_lang::solana_program::account_info::AccountInfo;
-    use anchor_lang::solana_program::entrypoint::ProgramResult;
-    use anchor_lang::solana_program::pubkey::Pubkey;
-
-    pub fn entry<'a, 'b, 'c, 'd>(id: &'a Pubkey, accs: &'b [AccountInfo<'c>], data: &'d [u8]) -> ProgramResult {
-        // SAFETY: every reference lives for the whole call, so widening the
-        // lifetimes to the accounts' own is sound here.
-        let id: &'c Pubkey = unsafe { std::mem::transmute(id) };
-        let accs: &'c [AccountInfo<'c>] = unsafe { std::mem::transmute(accs) };
-        let data: &'c [u8] = unsafe { std::mem::transmute(data) };
-        coverage_pool::entry(id, accs, data)
-    }
-
-    /// The example integrator's entrypoint, widened the same way.
-    pub fn lender_entry<'a, 'b, 'c, 'd>(id: &'a Pubkey, accs: &'b [AccountInfo<'c>], data: &'d [u8]) -> ProgramResult {
-        // SAFETY: as above.
-        let id: &'c Pubkey = unsafe { std::mem::transmute(id) };
-        let accs: &'c [AccountInfo<'c>] = unsafe { std::mem::transmute(accs) };
-        let data: &'c [u8] = unsafe { std::mem::transmute(data) };
-        example_lender::entry(id, accs, data)
-    }
-
-    pub fn program_test() -> solana_program_test::ProgramTest {
-        let mut pt = solana_program_test::ProgramTest::new(
-            "coverage_pool",
-            coverage_pool::ID,
-            solana_program_test::processor!(entry),
-        );
-        pt.add_program(
-            "example_lender",
-            example_lender::ID,
-            solana_program_test::processor!(lender_entry),
-        );
-        pt
-    }
-}
-
 /// Parameters of the test pool.
 #[derive(Clone, Debug)]
 pub struct PoolConfig {
@@ -158,7 +118,8 @@ pub struct TestEnv {
 
 /// Starts a bank with the program loaded, the clock at a realistic date.
 pub async fn start_bank() -> ProgramTestContext {
-    let pt: ProgramTest = native::program_test();
+    // both programs natively (coverage_pool and the example integrator), as the SDK's bank transport does
+    let pt: ProgramTest = coverage_sdk::bank::program_test();
     let mut ctx = pt.start_with_context().await;
     // 2023-03-01 00:00 UTC: the replays of March 2023 warp forward from here
     set_time(&mut ctx, 1_677_628_800).await;
@@ -436,8 +397,7 @@ impl TestEnv {
     }
 }
 
-/// The SPL Memo program (loaded by solana-program-test).
-pub const MEMO_PROGRAM: Pubkey = anchor_lang::pubkey!("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr");
+pub use coverage_sdk::bank::MEMO_PROGRAM;
 
 /// Terms of the default test market: USDC/USD below 0.95 for 1 hour,
 /// recovery 0.97, max gap 1 hour, max price age 60 s, max confidence 5 %.
@@ -498,6 +458,19 @@ impl TestEnv {
         let ix = ix::check_trigger(market, &self.keys.pool, price_update);
         self.send(&[ix], &[]).await
     }
+}
+
+/// The rows of `data/usdc-2023-03-svb.csv` as (publish time, price, conf) in 1e-8 units.
+pub fn svb_rows() -> Vec<(i64, i64, u64)> {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/usdc-2023-03-svb.csv")).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            let units = |s: &str| coverage_sdk::pyth::usd_to_units(s.parse::<f64>().unwrap());
+            (f[0].parse().unwrap(), units(f[1]), units(f[2]) as u64)
+        })
+        .collect()
 }
 
 impl TestEnv {

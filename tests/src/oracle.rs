@@ -3,8 +3,7 @@
 //! and installed under the receiver program (or any other owner, to attack).
 
 use anchor_lang::prelude::Pubkey;
-use anchor_lang::AccountSerialize;
-use pyth_solana_receiver_sdk::price_update::{PriceFeedMessage, PriceUpdateV2, VerificationLevel};
+use pyth_solana_receiver_sdk::price_update::VerificationLevel;
 use solana_account::Account;
 use solana_program_test::ProgramTestContext;
 
@@ -41,27 +40,17 @@ impl PriceSpec {
         }
     }
 
-    /// The account bytes: discriminator + borsh, padded to `PriceUpdateV2::LEN`.
+    /// The account bytes: the SDK's real `PriceUpdateV2` serialization.
     pub fn data(&self) -> Vec<u8> {
-        let update = PriceUpdateV2 {
-            write_authority: Pubkey::new_unique(),
-            verification_level: self.level,
-            price_message: PriceFeedMessage {
-                feed_id: self.feed_id,
-                price: self.price,
-                conf: self.conf,
-                exponent: self.exponent,
-                publish_time: self.publish_time,
-                prev_publish_time: self.publish_time - 1,
-                ema_price: self.price,
-                ema_conf: self.conf,
-            },
-            posted_slot: 1,
-        };
-        let mut data = Vec::with_capacity(PriceUpdateV2::LEN);
-        update.try_serialize(&mut data).unwrap();
-        data.resize(PriceUpdateV2::LEN, 0);
-        data
+        coverage_sdk::pyth::PriceUpdate {
+            feed_id: self.feed_id,
+            price: self.price,
+            conf: self.conf,
+            exponent: self.exponent,
+            publish_time: self.publish_time,
+            level: self.level,
+        }
+        .data()
     }
 }
 

@@ -338,19 +338,6 @@ async fn create_market_validates_its_terms_and_its_caller() {
     assert_eq!((pool.market_count, pool.total_allocation_bps), (2, 20_000));
 }
 
-/// Rows of a `publish_time,price,conf` CSV, converted to 1e-8 units (nearest).
-fn load_csv(path: &str) -> Vec<(i64, i64, u64)> {
-    let text = std::fs::read_to_string(path).unwrap();
-    text.lines()
-        .skip(1)
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            let units = |s: &str| (s.parse::<f64>().unwrap() * 1e8).round() as i64;
-            (f[0].parse().unwrap(), units(f[1]), units(f[2]) as u64)
-        })
-        .collect()
-}
-
 /// Replays the SVB series through the bank; returns the market at the end and
 /// (accepted, rejected) counts.
 async fn replay_svb(duration: u32) -> (TestEnv, Pubkey, u32, u32) {
@@ -362,7 +349,7 @@ async fn replay_svb(duration: u32) -> (TestEnv, Pubkey, u32, u32) {
         })
         .await
         .unwrap();
-    let rows = load_csv(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/usdc-2023-03-svb.csv"));
+    let rows = svb_rows();
     assert_eq!(rows.len(), 808);
     let (mut accepted, mut rejected) = (0, 0);
     for (t, p, c) in rows {

@@ -372,7 +372,7 @@ fn bincode_size(tx: &solana_transaction::Transaction) -> usize {
 #[tokio::test]
 async fn the_usdc_march_2023_replay_triggers_and_pays_every_eligible_policy() {
     let mut env = TestEnv::new().await;
-    let rows = load_rows();
+    let rows = svb_rows();
     // the bank starts on 2023-03-01, eight days before the series
     assert!(env.now().await < rows[0].0);
     let m = env.create_market(market_args()).await.unwrap();
@@ -414,18 +414,6 @@ async fn the_usdc_march_2023_replay_triggers_and_pays_every_eligible_policy() {
     let pool = env.pool().await;
     assert_eq!(pool.payouts_paid, 400_000 * ONE);
     assert_eq!(pool.reserves_total, 0);
-}
-
-fn load_rows() -> Vec<(i64, i64, u64)> {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/usdc-2023-03-svb.csv")).unwrap();
-    text.lines()
-        .skip(1)
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            let units = |s: &str| (s.parse::<f64>().unwrap() * 1e8).round() as i64;
-            (f[0].parse().unwrap(), units(f[1]), units(f[2]) as u64)
-        })
-        .collect()
 }
 
 /// Regression (found by the model-based test): a purchase just after
