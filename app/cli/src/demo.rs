@@ -104,10 +104,23 @@ async fn share_prices(bank: &mut BankTransport, keys: &PoolKeys) -> Result<Vec<u
 
 /// `cover demo`.
 pub async fn run(json_out: bool, out: Option<PathBuf>) -> Result<()> {
-    use std::io::Write;
     let stdout = std::cell::RefCell::new(crate::output::capture_program_logs());
+    play(json_out, out, false, &stdout).await.map(|_| ())
+}
+
+/// Runs the demo; `quiet` tells no story and prints no summary (for
+/// `cover risk --demo`). Returns the bank with the demo's pool in it.
+/// `stdout` is the real standard output (program logs go to stderr).
+pub async fn play(
+    json_out: bool,
+    out: Option<PathBuf>,
+    quiet: bool,
+    stdout: &std::cell::RefCell<std::fs::File>,
+) -> Result<(BankTransport, PoolKeys)> {
+    use std::io::Write;
     let say = |s: String| {
-        if json_out {
+        if quiet {
+        } else if json_out {
             eprintln!("{s}");
         } else {
             let _ = writeln!(stdout.borrow_mut(), "{s}");
@@ -446,9 +459,12 @@ pub async fn run(json_out: bool, out: Option<PathBuf>) -> Result<()> {
         ));
     }
 
+    if quiet {
+        return Ok((bank, keys));
+    }
     if json_out {
         writeln!(stdout.borrow_mut(), "{}", serde_json::to_string(&report)?)?;
-        return Ok(());
+        return Ok((bank, keys));
     }
     let mut w = stdout.borrow_mut();
     writeln!(w)?;
@@ -498,5 +514,6 @@ pub async fn run(json_out: bool, out: Option<PathBuf>) -> Result<()> {
         .map(|(t, (a, b))| vec![t.name.clone(), share_price(*a), share_price(*b)])
         .collect();
     crate::output::table_to(&mut *w, &["tranche", "share price start", "share price end"], &rows);
-    Ok(())
+    drop(w);
+    Ok((bank, keys))
 }

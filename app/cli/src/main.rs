@@ -9,6 +9,7 @@ mod backtest;
 mod cluster;
 mod demo;
 mod output;
+mod risk;
 mod roles;
 mod server;
 mod svg;
@@ -77,6 +78,8 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Risk engine: Monte Carlo with copulas and Bayesian frequencies; capital and rate advice.
+    Risk(risk::RiskArgs),
     /// Replay a price CSV (publish_time,price,conf) through the real program on an embedded bank.
     Backtest(backtest::BacktestArgs),
 }
@@ -102,6 +105,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Demo { out } => demo::run(cli.json, out.clone()).await,
         Command::Backtest(args) => backtest::run(args, cli.json).await,
+        Command::Risk(args) => risk::run(&cli, args).await,
         Command::Pool { cmd } => roles::pool(&cli, cmd).await,
         Command::Market { cmd } => roles::market(&cli, cmd).await,
         Command::Stake { cmd } => roles::stake(&cli, cmd).await,

@@ -165,3 +165,82 @@ fn migrate_dry_run_without_a_cluster_says_what_to_do() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("keypair"), "{err}");
 }
+
+#[test]
+fn risk_on_the_shipped_portfolio_reports_every_field_and_plots() {
+    let dir = std::env::temp_dir().join(format!("cover-risk-{}", std::process::id()));
+    let out = cover()
+        .args(["risk", "--portfolio"])
+        .arg(format!("{}/../../risk/portfolio.toml", env!("CARGO_MANIFEST_DIR")))
+        .args(["--scenarios", "50000", "--seed", "7", "--json", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let v = json(&out);
+    for f in [
+        "scenarios",
+        "p_loss",
+        "expected_loss",
+        "var_99_5",
+        "es_99_5",
+        "p_shortfall",
+        "tranches",
+        "markets",
+        "capital_needed",
+    ] {
+        assert!(v.get(f).is_some(), "missing {f}");
+    }
+    assert!(v["es_99_5"].as_f64().unwrap() >= v["var_99_5"].as_f64().unwrap());
+    for m in v["markets"].as_array().unwrap() {
+        for f in [
+            "name",
+            "p_trigger",
+            "expected_loss",
+            "capital_contribution",
+            "suggested_rate_bps",
+        ] {
+            assert!(m.get(f).is_some(), "market missing {f}");
+        }
+    }
+    for f in ["loss_exceedance.svg", "tranche_losses.svg"] {
+        assert!(std::fs::read_to_string(dir.join(f)).unwrap().starts_with("<svg"));
+    }
+    // seeded: the same run twice gives the same report
+    let again = cover()
+        .args(["risk", "--portfolio"])
+        .arg(format!("{}/../../risk/portfolio.toml", env!("CARGO_MANIFEST_DIR")))
+        .args(["--scenarios", "50000", "--seed", "7", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(json(&again), v);
+}
+
+#[test]
+fn risk_on_the_demo_pool_reads_its_capital_and_cover() {
+    let out = cover()
+        .args(["risk", "--demo", "--scenarios", "20000", "--json"])
+        .output()
+        .unwrap();
+    let v = json(&out);
+    let tranches = v["tranches"].as_array().unwrap();
+    assert_eq!(tranches.len(), 2);
+    // after the USDC event: the USDT market's 200 000 of cover remains
+    assert_eq!(v["markets"].as_array().unwrap().len(), 1);
+    assert_eq!(v["markets"][0]["cover"].as_f64(), Some(200_000.0));
+}
+
+#[test]
+fn a_bad_portfolio_gets_a_clear_error() {
+    let dir = std::env::temp_dir().join(format!("cover-badrisk-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.toml");
+    std::fs::write(
+        &path,
+        "horizon_days = 365\ncapital = [1000.0]\n[[market]]\nname = \"A\"\ncover = 10.0\nannual_probability = 1.5\npayout = \"binary\"\n",
+    )
+    .unwrap();
+    let out = cover().args(["risk", "--portfolio"]).arg(&path).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("A") && err.to_lowercase().contains("probab"), "{err}");
+}
