@@ -7,5 +7,6 @@ mod cover;
 mod governance;
 mod integrator;
 mod markets;
+mod sequences;
 mod settlement;
 mod staking;

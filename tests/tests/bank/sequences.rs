@@ -14,9 +14,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::solana_program::program_pack::Pack;
 use anchor_spl::token::spl_token;
+use anchor_spl::token_2022::spl_token_2022;
 use coverage_core::model::{
     MarketParams, Model, ModelError, ModelResult, PoolParams, Settlement as ModelSettlement, Status,
 };
@@ -29,11 +34,13 @@ use coverage_pool::constants::CLAIM_WINDOW;
 use coverage_pool::error::ErrorCode;
 use coverage_pool::instructions::CreateMarketArgs;
 use coverage_pool::state::{MarketStatus, PayoutShape, PolicyStatus};
-use coverage_pool_tests::oracle::PriceSpec;
+use coverage_pool_tests::oracle::{self, PriceSpec};
 use coverage_pool_tests::*;
 use coverage_sdk::{ix, pda};
+use solana_keypair::Keypair;
 use solana_program_test::BanksClientError;
 use solana_signer::Signer;
+use solana_transaction::Transaction;
 
 /// Sequences in all (split over [`CHUNKS`] tests so the harness runs them in parallel).
 const SEQUENCES: u64 = 300;
@@ -265,6 +272,148 @@ fn same_ring<T: PartialEq + Debug>(errs: &mut Vec<String>, bank: &[T], model: &[
 }
 
 // ---------------------------------------------------------------------------
+// Transactions
+// ---------------------------------------------------------------------------
+//
+// Thousands of transactions go through the bank here, and in this
+// unoptimized build checking one ed25519 signature takes several
+// milliseconds: profiled, signature checks were 40 % of the run's CPU. So
+// unlike `TestEnv::send`, (1) the one who acts pays the fee and is the only
+// signer (keepers' instructions are paid by the bank payer; the set-up
+// batches its accounts), and (2) transactions are signed as usual but handed
+// to the bank with `send_transaction`, which skips the banks server's
+// signature check (a validator's sigverify stage, not the runtime's: signer
+// flags and everything the program checks are unchanged), then the result
+// is read from the bank's status cache. The instructions are the SDK's, as
+// in the harness.
+
+/// Processes `ixs` paid by `payer` and signed by it and `signers`; a memo with
+/// a counter keeps every transaction unique (the same instruction may be
+/// sent twice on one blockhash).
+async fn send_from(
+    env: &mut TestEnv,
+    payer: &Keypair,
+    ixs: &[Instruction],
+    signers: &[&Keypair],
+) -> Result<(), BanksClientError> {
+    static NONCE: AtomicU64 = AtomicU64::new(0);
+    let client = &mut env.ctx.banks_client;
+    let blockhash = client.get_latest_blockhash().await.unwrap();
+    let mut all = vec![payer];
+    all.extend_from_slice(signers);
+    let mut with_memo = ixs.to_vec();
+    with_memo.push(Instruction {
+        program_id: MEMO_PROGRAM,
+        accounts: vec![],
+        data: format!("sequences {}", NONCE.fetch_add(1, Ordering::Relaxed)).into_bytes(),
+    });
+    let tx = Transaction::new_signed_with_payer(&with_memo, Some(&payer.pubkey()), &all, blockhash);
+    let signature = tx.signatures[0];
+    client.send_transaction(tx).await.unwrap();
+    let sent = Instant::now();
+    loop {
+        if let Some(status) = client.get_transaction_status(signature).await.unwrap() {
+            return match status.err {
+                None => Ok(()),
+                Some(e) => Err(BanksClientError::TransactionError(e)),
+            };
+        }
+        assert!(
+            sent.elapsed() < Duration::from_secs(60),
+            "transaction {signature} was never processed"
+        );
+        tokio::time::sleep(Duration::from_micros(300)).await;
+    }
+}
+
+/// Sends a keeper's (permissionless) instruction, paid and signed by the bank payer alone.
+async fn send_keeper(env: &mut TestEnv, ix: Instruction) -> Result<(), BanksClientError> {
+    let payer = env.ctx.payer.insecure_clone();
+    send_from(env, &payer, &[ix], &[]).await
+}
+
+/// A fresh bank with what `TestEnv::new`, `TestEnv::create_market` and
+/// `TestEnv::new_staker` build (the default pool on a classic SPL Token mint,
+/// the markets `args`, one user per entry of `cash` with that much collateral
+/// and an empty share account per tranche), in one signature per
+/// transaction: the bank payer is the mint authority and the pool authority,
+/// and token accounts are created with seeds of its key.
+async fn fresh_env(cfg: &PoolConfig, args: &[CreateMarketArgs], cash: &[u64]) -> (TestEnv, Vec<Pubkey>, Vec<Staker>) {
+    use solana_system_interface::instruction::{create_account_with_seed, transfer};
+    let ctx = start_bank().await;
+    let payer = ctx.payer.insecure_clone();
+    let tp = spl_token::ID;
+    let rent = ctx.banks_client.get_rent().await.unwrap();
+    let with_seed = |seed: &str| Pubkey::create_with_seed(&payer.pubkey(), seed, &tp).unwrap();
+    let create = |address: &Pubkey, seed: &str, len: usize| {
+        create_account_with_seed(
+            &payer.pubkey(),
+            address,
+            &payer.pubkey(),
+            seed,
+            rent.minimum_balance(len),
+            len as u64,
+            &tp,
+        )
+    };
+    let mint = with_seed("collateral");
+    let treasury = with_seed("treasury");
+    let token_len = spl_token::state::Account::LEN;
+    let mut env = TestEnv {
+        ctx,
+        authority: payer.insecure_clone(),
+        mint_authority: payer.insecure_clone(),
+        keys: ix::PoolKeys {
+            pool: pda::pool(&payer.pubkey(), 1).0,
+            collateral_mint: mint,
+            token_program: tp,
+        },
+        treasury,
+        tranche_count: 0,
+    };
+    let setup = [
+        create(&mint, "collateral", spl_token::state::Mint::LEN),
+        spl_token_2022::instruction::initialize_mint2(&tp, &mint, &payer.pubkey(), None, DECIMALS).unwrap(),
+        create(&treasury, "treasury", token_len),
+        spl_token_2022::instruction::initialize_account3(&tp, &treasury, &mint, &payer.pubkey()).unwrap(),
+    ];
+    send_from(&mut env, &payer, &setup, &[]).await.unwrap();
+    env.initialize_pool(cfg.args(1, payer.pubkey())).await.unwrap();
+    let pool = env.keys.pool;
+    let markets: Vec<Instruction> = args
+        .iter()
+        .enumerate()
+        .map(|(i, a)| ix::create_market(&payer.pubkey(), &payer.pubkey(), &pool, i as u32, a.clone()))
+        .collect();
+    send_from(&mut env, &payer, &markets, &[]).await.unwrap();
+
+    let mut mints = vec![mint];
+    mints.extend((0..TRANCHES as u8).map(|t| env.keys.share_mint(t)));
+    let mut users = Vec::new();
+    for (u, &amount) in cash.iter().enumerate() {
+        let kp = Keypair::new();
+        let mut ixs = vec![transfer(&payer.pubkey(), &kp.pubkey(), 1_000_000_000)];
+        let mut accounts = Vec::new();
+        for (j, m) in mints.iter().enumerate() {
+            let seed = format!("user{u}-{j}");
+            let address = with_seed(&seed);
+            ixs.push(create(&address, &seed, token_len));
+            ixs.push(spl_token_2022::instruction::initialize_account3(&tp, &address, m, &kp.pubkey()).unwrap());
+            accounts.push(address);
+        }
+        ixs.push(spl_token_2022::instruction::mint_to(&tp, &mint, &accounts[0], &payer.pubkey(), &[], amount).unwrap());
+        send_from(&mut env, &payer, &ixs, &[]).await.unwrap();
+        users.push(Staker {
+            kp,
+            collateral: accounts[0],
+            shares: accounts[1..].to_vec(),
+        });
+    }
+    let markets = (0..args.len() as u32).map(|i| pda::market(&pool, i).0).collect();
+    (env, markets, users)
+}
+
+// ---------------------------------------------------------------------------
 // Tallies
 // ---------------------------------------------------------------------------
 
@@ -339,7 +488,6 @@ impl Seq {
     async fn start(seed: u64, verbose: bool) -> Seq {
         let mut rng = Rng::new(seed);
         let cfg = PoolConfig::default();
-        let mut env = TestEnv::with_config(cfg.clone()).await;
         let mut args = Vec::new();
         for _ in 0..2 {
             let mut a = market_args();
@@ -354,10 +502,11 @@ impl Seq {
             }
             args.push(a);
         }
-        let mut markets = Vec::new();
-        for a in &args {
-            markets.push(env.create_market(a.clone()).await.unwrap());
-        }
+        let n_users = rng.range(3, 4) as usize;
+        let cash: Vec<u64> = (0..n_users)
+            .map(|_| rng.pick(&[20_000, 50_000, 100_000, 250_000]) * ONE)
+            .collect();
+        let (mut env, markets, users) = fresh_env(&cfg, &args, &cash).await;
         let now = env.now().await;
         let mut model = Model::new(
             now,
@@ -374,11 +523,7 @@ impl Seq {
         for a in &args {
             model.add_market(market_params(a));
         }
-        let n_users = rng.range(3, 4) as usize;
-        let mut users = Vec::new();
-        for u in 0..n_users {
-            let amount = rng.pick(&[20_000, 50_000, 100_000, 250_000]) * ONE;
-            users.push(env.new_staker(amount).await);
+        for (u, &amount) in cash.iter().enumerate() {
             model.fund(u as u32, amount);
         }
         let mut seq = Seq {
@@ -450,8 +595,13 @@ impl Seq {
 
     /// A market, preferring those whose status is in `prefer`.
     fn market(&mut self, prefer: &[Status]) -> usize {
+        self.market_where(|m| prefer.contains(&m.status))
+    }
+
+    /// A market, preferring those where `want` holds.
+    fn market_where(&mut self, want: impl Fn(&coverage_core::model::Market) -> bool) -> usize {
         let good: Vec<usize> = (0..self.markets.len())
-            .filter(|&m| prefer.contains(&self.model.markets[m].status))
+            .filter(|&m| want(&self.model.markets[m]))
             .collect();
         if !good.is_empty() && self.rng.chance(85) {
             self.rng.pick(&good)
@@ -471,12 +621,13 @@ impl Seq {
             3 => cash,
             _ => self.rng.range(ONE, (cash / 2).max(ONE)),
         };
-        let min_shares = match self.rng.below(10) {
+        let min_shares = match self.rng.below(20) {
             0 => u64::MAX,
-            1 | 2 => {
+            1..=3 => {
                 let mut m = self.model.clone();
                 let exact = m.deposit(user as u32, tranche as usize, amount, 0).unwrap_or(0);
-                exact + self.rng.below(2)
+                // exactly what the deposit mints passes; one more is refused
+                exact + u64::from(self.rng.chance(35))
             }
             _ => 0,
         };
@@ -597,12 +748,21 @@ impl Seq {
     /// A depeg observed through several observations until it has lasted the
     /// market's duration (now and then recovering or going unseen too long).
     fn gen_trigger(&mut self) -> Vec<Op> {
-        let market = self.market(&[Status::Active, Status::StreakOpen]);
+        let insured = self.insured();
+        let market = if !insured.is_empty() && self.rng.chance(80) {
+            self.rng.pick(&insured)
+        } else {
+            self.market(&[Status::Active, Status::StreakOpen])
+        };
         let terms = self.model.markets[market].params.terms;
+        // mostly late enough for cover bought just before to be in force
+        let wait = if self.rng.chance(25) {
+            self.rng.range(1, 180)
+        } else {
+            self.rng.range(180, 3_600)
+        };
         let mut ops = vec![
-            Op::Advance {
-                secs: self.rng.range(1, 900) as i64,
-            },
+            Op::Advance { secs: wait as i64 },
             Op::Observe {
                 market,
                 price: self.rng.range(80 * USD / 100, 94 * USD / 100),
@@ -636,7 +796,12 @@ impl Seq {
     }
 
     fn gen_settle(&mut self) -> Op {
-        let market = self.market(&[Status::Triggered]);
+        let claimable = self.claimable();
+        let market = if !claimable.is_empty() && self.rng.chance(90) {
+            self.rng.pick(&claimable)
+        } else {
+            self.market(&[Status::Triggered])
+        };
         let epoch = self.model.markets[market].epoch;
         let mut open: Vec<usize> = (0..self.model.policies.len())
             .filter(|&i| {
@@ -678,32 +843,154 @@ impl Seq {
         Op::Advance { secs: secs as i64 }
     }
 
+    /// Whether `user`'s request in `tranche` can be redeemed now (cooldown over, window open).
+    fn redeemable(&self, user: usize, tranche: usize) -> bool {
+        let p = &self.model.params;
+        self.model.requests.get(&(user as u32, tranche)).is_some_and(|r| {
+            let now = self.model.now;
+            now >= r.requested_at + p.cooldown && now <= r.requested_at + p.cooldown + p.withdraw_window
+        })
+    }
+
+    /// Markets with a reserve and unsettled policies of the event's epoch.
+    fn claimable(&self) -> Vec<usize> {
+        (0..self.markets.len())
+            .filter(|&m| {
+                let mk = &self.model.markets[m];
+                mk.status == Status::Triggered
+                    && !mk.settlement.released
+                    && self
+                        .model
+                        .policies
+                        .iter()
+                        .any(|p| p.market == m && p.epoch == mk.epoch && !p.settled)
+            })
+            .collect()
+    }
+
+    /// Untriggered markets with cover not yet ended.
+    fn insured(&self) -> Vec<usize> {
+        let now = self.model.now;
+        (0..self.markets.len())
+            .filter(|&m| {
+                let mk = &self.model.markets[m];
+                matches!(mk.status, Status::Active | Status::StreakOpen)
+                    && self
+                        .model
+                        .policies
+                        .iter()
+                        .any(|p| p.market == m && p.epoch == mk.epoch && p.end_time > now)
+            })
+            .collect()
+    }
+
+    /// Moves the clock into (now and then past) the withdraw window of a request still cooling down.
+    fn gen_to_window(&mut self) -> Op {
+        let now = self.model.now;
+        let p = self.model.params.clone();
+        let waiting: Vec<i64> = self
+            .model
+            .requests
+            .values()
+            .map(|r| r.requested_at)
+            .filter(|&at| now < at + p.cooldown)
+            .collect();
+        if waiting.is_empty() {
+            return self.gen_advance();
+        }
+        let at = self.rng.pick(&waiting);
+        let target = if self.rng.chance(10) {
+            at + p.cooldown + p.withdraw_window + self.rng.range(1, DAY as u64) as i64
+        } else {
+            at + p.cooldown + self.rng.range(0, p.withdraw_window as u64) as i64
+        };
+        Op::Advance {
+            secs: (target - now).max(1),
+        }
+    }
+
     /// The next operation(s): the first two are deposits (a pool with capital
-    /// makes for longer stories), then a weighted draw.
+    /// makes for longer stories), then a draw weighted by what the state
+    /// makes interesting (settlement once a market triggered, redemption once
+    /// a cooldown is over, and so on).
     fn draw(&mut self, index: usize) -> Vec<Op> {
-        let r = if index < 2 { 0 } else { self.rng.below(100) };
-        match r {
-            0..=15 => vec![self.gen_deposit()],
-            16..=24 => vec![self.gen_request()],
-            25..=28 => {
+        if index < 2 {
+            return vec![self.gen_deposit()];
+        }
+        let now = self.model.now;
+        let p = &self.model.params;
+        let redeemable = (0..self.users.len()).any(|u| (0..TRANCHES).any(|t| self.redeemable(u, t)));
+        let waiting = self.model.requests.values().any(|r| now < r.requested_at + p.cooldown);
+        let status = |s: Status| self.model.markets.iter().any(|m| m.status == s);
+        let active = status(Status::Active);
+        let unreleased = self
+            .model
+            .markets
+            .iter()
+            .any(|m| m.status == Status::Triggered && !m.settlement.released);
+        let released = self
+            .model
+            .markets
+            .iter()
+            .any(|m| m.status == Status::Triggered && m.settlement.released);
+        let claimable = !self.claimable().is_empty();
+        let insured = !self.insured().is_empty();
+        let w = |on: bool, n: u64| if on { n } else { 0 };
+        let table: [(&str, u64); 13] = [
+            ("deposit", 10),
+            ("request", 9),
+            ("cancel", 2),
+            ("withdraw", 2 + w(redeemable, 20)),
+            ("buy", 4 + w(active, 12)),
+            ("accrue", 2),
+            ("observe", 4),
+            ("trigger", 2 + w(insured, 8)),
+            ("settle", 1 + w(claimable, 25)),
+            ("release", 1 + w(unreleased, 8)),
+            ("reopen", 1 + w(released, 8)),
+            ("advance", 8),
+            ("to_window", w(waiting, 14)),
+        ];
+        let mut r = self.rng.below(table.iter().map(|(_, n)| n).sum());
+        let kind = table
+            .iter()
+            .find(|(_, n)| {
+                if r < *n {
+                    true
+                } else {
+                    r -= n;
+                    false
+                }
+            })
+            .map(|(k, _)| *k)
+            .unwrap_or("advance");
+        match kind {
+            "deposit" => vec![self.gen_deposit()],
+            "request" => vec![self.gen_request()],
+            "cancel" => {
                 let (user, tranche) = self.pair(|s, u, t| s.model.requests.contains_key(&(u as u32, t)));
                 vec![Op::Cancel { user, tranche }]
             }
-            29..=36 => {
-                let (user, tranche) = self.pair(|s, u, t| s.model.requests.contains_key(&(u as u32, t)));
+            "withdraw" => {
+                let (user, tranche) = if redeemable {
+                    self.pair(|s, u, t| s.redeemable(u, t))
+                } else {
+                    self.pair(|s, u, t| s.model.requests.contains_key(&(u as u32, t)))
+                };
                 vec![Op::Withdraw { user, tranche }]
             }
-            37..=53 => vec![self.gen_buy()],
-            54..=56 => vec![Op::Accrue],
-            57..=62 => self.gen_observe(),
-            63..=70 => self.gen_trigger(),
-            71..=79 => vec![self.gen_settle()],
-            80..=84 => vec![Op::Release {
-                market: self.market(&[Status::Triggered]),
+            "buy" => vec![self.gen_buy()],
+            "accrue" => vec![Op::Accrue],
+            "observe" => self.gen_observe(),
+            "trigger" => self.gen_trigger(),
+            "settle" => vec![self.gen_settle()],
+            "release" => vec![Op::Release {
+                market: self.market_where(|m| m.status == Status::Triggered && !m.settlement.released),
             }],
-            85..=87 => vec![Op::Reopen {
-                market: self.market(&[Status::Triggered]),
+            "reopen" => vec![Op::Reopen {
+                market: self.market_where(|m| m.status == Status::Triggered && m.settlement.released),
             }],
+            "to_window" => vec![self.gen_to_window()],
             _ => vec![self.gen_advance()],
         }
     }
@@ -711,6 +998,7 @@ impl Seq {
     // ---- application ------------------------------------------------------
 
     async fn apply(&mut self, op: &Op) -> (Result<(), BanksClientError>, ModelResult<()>) {
+        let keys = self.env.keys;
         match op {
             &Op::Deposit {
                 user,
@@ -722,23 +1010,38 @@ impl Seq {
                     .model
                     .deposit(user as u32, tranche as usize, amount, min_shares)
                     .map(|_| ());
-                let b = self.env.deposit(&self.users[user], tranche, amount, min_shares).await;
-                (b, m)
+                let s = &self.users[user];
+                let ix = ix::deposit(
+                    &s.key(),
+                    &keys,
+                    tranche,
+                    &s.collateral,
+                    &s.shares[tranche as usize],
+                    amount,
+                    min_shares,
+                );
+                (send_from(&mut self.env, &s.kp, &[ix], &[]).await, m)
             }
             &Op::Request { user, tranche, shares } => {
                 let m = self.model.request_withdrawal(user as u32, tranche as usize, shares);
-                let b = self.env.request_withdrawal(&self.users[user], tranche, shares).await;
-                (b, m)
+                let s = &self.users[user];
+                let ix = ix::request_withdrawal(&s.key(), &keys, tranche, &s.shares[tranche as usize], shares);
+                (send_from(&mut self.env, &s.kp, &[ix], &[]).await, m)
             }
             &Op::Cancel { user, tranche } => {
                 let m = self.model.cancel_withdrawal(user as u32, tranche as usize);
-                let b = self.env.cancel_withdrawal(&self.users[user], tranche).await;
-                (b, m)
+                let s = &self.users[user];
+                let request = pda::withdrawal_request(&keys.pool, tranche, &s.key()).0;
+                let ix = ix::cancel_withdrawal(&s.key(), &keys, tranche, &request, &s.shares[tranche as usize]);
+                (send_from(&mut self.env, &s.kp, &[ix], &[]).await, m)
             }
             &Op::Withdraw { user, tranche } => {
                 let m = self.model.withdraw(user as u32, tranche as usize).map(|_| ());
-                let b = self.env.withdraw(&self.users[user], tranche).await;
-                (b, m)
+                let s = &self.users[user];
+                let request = pda::withdrawal_request(&keys.pool, tranche, &s.key()).0;
+                let markets = self.markets.len() as u32;
+                let ix = ix::withdraw(&s.key(), &keys, tranche, &request, &s.collateral, markets);
+                (send_from(&mut self.env, &s.kp, &[ix], &[]).await, m)
             }
             &Op::Buy {
                 user,
@@ -761,33 +1064,32 @@ impl Seq {
                     publish,
                 );
                 let update = self.env.price_at(price as i64, conf, publish).await;
-                let b = self
-                    .env
-                    .buy_cover_with_price(
-                        &self.users[user],
-                        &self.markets[market],
-                        amount,
-                        days,
-                        max_premium,
-                        &update,
-                    )
-                    .await;
-                if let (Ok(address), Ok(id)) = (&b, &m) {
+                let market_key = self.markets[market];
+                let policy_id = self.env.market(&market_key).await.policy_count;
+                let s = &self.users[user];
+                let k = ix::BuyCoverKeys {
+                    keys,
+                    market: market_key,
+                    policy_id,
+                    payer_collateral: s.collateral,
+                    price_update: update,
+                };
+                let ix = ix::buy_cover(&s.key(), &s.key(), &k, amount, days, max_premium);
+                let b = send_from(&mut self.env, &s.kp, &[ix], &[]).await;
+                if let (Ok(()), Ok(id)) = (&b, &m) {
                     let local = self.model.policies[..*id].iter().filter(|p| p.market == market).count() as u64;
-                    let expected = pda::policy(&self.markets[market], local).0;
-                    if *id != self.policies.len() || *address != expected {
+                    if *id != self.policies.len() || policy_id != local {
                         self.fail(&format!(
-                            "policy numbering: model id {id} (local {local}), bank address {address}, expected {expected}"
+                            "policy numbering: model id {id} is the market's number {local}, the bank's is {policy_id}"
                         ));
                     }
-                    self.policies.push(*address);
+                    self.policies.push(pda::policy(&market_key, policy_id).0);
                 }
-                (b.map(|_| ()), m.map(|_| ()))
+                (b, m.map(|_| ()))
             }
             Op::Accrue => {
                 let m = self.model.accrue_premium();
-                let b = self.env.send(&[ix::accrue_premium(&self.env.keys.pool)], &[]).await;
-                (b, m)
+                (send_keeper(&mut self.env, ix::accrue_premium(&keys.pool)).await, m)
             }
             &Op::Observe {
                 market,
@@ -800,22 +1102,24 @@ impl Seq {
                     price: UnitPrice { price, conf },
                     publish_time: publish,
                 };
-                let triggered_before = self.model.markets[market].status == Status::Triggered;
                 let m = self.model.check_trigger(market, obs);
-                if m == Ok(true) && !triggered_before {
+                if m == Ok(true) {
                     self.stats.triggers += 1;
                 }
-                let b = self
-                    .env
-                    .observe(&self.markets[market], &PriceSpec::new(price as i64, conf, publish))
-                    .await;
-                (b, m.map(|_| ()))
+                let address = Pubkey::new_unique();
+                oracle::install(
+                    &mut self.env.ctx,
+                    &address,
+                    &PriceSpec::new(price as i64, conf, publish),
+                );
+                let ix = ix::check_trigger(&self.markets[market], &keys.pool, &address);
+                (send_keeper(&mut self.env, ix).await, m.map(|_| ()))
             }
             Op::Settle { market, batch } => {
                 let m = self.model.settle_policies(*market, batch).map(|_| ());
                 if m.is_ok() {
-                    self.stats.paid_policies +=
-                        batch.iter().filter(|&&i| self.model.policies[i].payout > 0).count() as u64;
+                    let paid = batch.iter().filter(|&&i| self.model.policies[i].payout > 0).count();
+                    self.stats.paid_policies += paid as u64;
                 }
                 let pairs: Vec<(Pubkey, Pubkey)> = batch
                     .iter()
@@ -824,20 +1128,21 @@ impl Seq {
                         (self.policies[i], self.users[owner].collateral)
                     })
                     .collect();
-                let b = self.env.settle(&self.markets[*market], &pairs).await;
-                (b, m)
+                let ix = ix::settle_policies(&keys, &self.markets[*market], &pairs);
+                (send_keeper(&mut self.env, ix).await, m)
             }
             &Op::Release { market } => {
                 let m = self.model.release_reserve(market);
-                let b = self.env.release(&self.markets[market]).await;
-                (b, m)
+                (
+                    send_keeper(&mut self.env, ix::release_reserve(&keys.pool, &self.markets[market])).await,
+                    m,
+                )
             }
             &Op::Reopen { market } => {
                 let m = self.model.reopen_market(market);
                 let auth = self.env.authority.insecure_clone();
-                let reopen = ix::reopen_market(&auth.pubkey(), &self.env.keys.pool, &self.markets[market]);
-                let b = self.env.send(&[reopen], &[&auth]).await;
-                (b, m)
+                let ix = ix::reopen_market(&auth.pubkey(), &keys.pool, &self.markets[market]);
+                (send_from(&mut self.env, &auth, &[ix], &[]).await, m)
             }
             &Op::Advance { secs } => {
                 self.model.advance(secs);
@@ -848,8 +1153,10 @@ impl Seq {
         }
     }
 
+    /// Applies `op` to both sides, checks they agree on the outcome, then compares every account.
     async fn run_op(&mut self, op: Op) {
         self.step += 1;
+        let head = format!("{:>3} t={} {op:?} ->", self.step, self.model.now);
         let (b, m) = self.apply(&op).await;
         let outcome = match (&b, &m) {
             (Ok(()), Ok(())) => {
@@ -860,35 +1167,26 @@ impl Seq {
                 let want = expected_code(*me);
                 let got = custom_code(e);
                 if got != Some(want) {
-                    self.trace
-                        .push(format!("{:>3} {op:?} -> bank {e:?}, model {me:?}", self.step));
+                    self.trace.push(format!("{head} bank {e:?}, model {me:?}"));
                     self.fail(&format!(
                         "both refused {op:?} but with different errors: bank {e:?} (code {got:?}), model {me:?} (code {want})"
                     ));
                 }
                 let name = format!("{me:?}");
-                *self
-                    .stats
-                    .ops
-                    .entry(op.kind())
-                    .or_default()
-                    .refused
-                    .entry(name.clone())
-                    .or_default() += 1;
+                let tally = self.stats.ops.entry(op.kind()).or_default();
+                *tally.refused.entry(name.clone()).or_default() += 1;
                 format!("refused {name}")
             }
             (Ok(()), Err(me)) => {
-                self.trace
-                    .push(format!("{:>3} {op:?} -> bank ok, model {me:?}", self.step));
+                self.trace.push(format!("{head} bank ok, model {me:?}"));
                 self.fail(&format!("bank accepted {op:?}, model refused it with {me:?}"));
             }
             (Err(e), Ok(())) => {
-                self.trace
-                    .push(format!("{:>3} {op:?} -> bank {e:?}, model ok", self.step));
+                self.trace.push(format!("{head} bank {e:?}, model ok"));
                 self.fail(&format!("bank refused {op:?} with {e:?}, model accepted it"));
             }
         };
-        let line = format!("{:>3} t={} {op:?} -> {outcome}", self.step, self.model.now);
+        let line = format!("{head} {outcome}");
         if self.verbose {
             println!("seed {} {line}", self.seed);
         }
