@@ -103,16 +103,24 @@ impl Rng {
     }
 
     /// Standard normal with the tables at hand (see [`ziggurat`]).
-    #[inline]
+    #[inline(always)]
     pub fn normal_with(&mut self, z: &Ziggurat) -> f64 {
+        let bits = self.next_u64();
+        let i = (bits & 0x7F) as usize;
+        // the 53 high bits as a signed integer j: u = j / 2⁵² uniform in [−1, 1)
+        let j = (bits as i64) >> 11;
+        if j.unsigned_abs() < z.k[i] {
+            return j as f64 * z.w[i];
+        }
+        self.normal_edge(z, i, j)
+    }
+
+    /// The ziggurat's rare cases (about 1.2 % of draws): a point in a layer's
+    /// edge or in the tail, then fresh draws until one is accepted.
+    #[cold]
+    #[inline(never)]
+    fn normal_edge(&mut self, z: &Ziggurat, mut i: usize, mut j: i64) -> f64 {
         loop {
-            let bits = self.next_u64();
-            let i = (bits & 0x7F) as usize;
-            // the 53 high bits as a signed integer j: u = j / 2⁵² uniform in [−1, 1)
-            let j = (bits as i64) >> 11;
-            if j.unsigned_abs() < z.k[i] {
-                return j as f64 * z.w[i];
-            }
             let u = j as f64 / TWO_52;
             if i == 0 {
                 // the tail beyond R (Marsaglia 1964)
@@ -129,6 +137,12 @@ impl Rng {
             let f1 = (-0.5 * (z.x[i + 1] * z.x[i + 1] - x * x)).exp();
             if f1 + self.uniform() * (f0 - f1) < 1.0 {
                 return x;
+            }
+            let bits = self.next_u64();
+            i = (bits & 0x7F) as usize;
+            j = (bits as i64) >> 11;
+            if j.unsigned_abs() < z.k[i] {
+                return j as f64 * z.w[i];
             }
         }
     }

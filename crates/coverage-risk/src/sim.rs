@@ -6,7 +6,7 @@ use crate::portfolio::{Copula, Frequency, Payout, Portfolio, PRICE_UNITS, UNITS_
 use crate::rng::{ziggurat, BetaSampler, GammaSampler, Rng, Ziggurat};
 use crate::special::{beta_inc, normal_cdf, normal_quantile, student_t_cdf, student_t_quantile};
 use coverage_core::settlement::{
-    liability, payout_fraction, policy_payout, release_waterfall, reserve_waterfall, Shape,
+    liability, payout_fraction, policy_payout, release_waterfall, reserve_waterfall, Fraction, Shape,
 };
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -165,6 +165,9 @@ struct MarketModel {
     strike: u64,
     span: u64,
     severity: Option<BetaSampler>,
+    /// For a binary payout, whose fraction never changes: the core's
+    /// fraction, liability and full payout, computed once.
+    binary: Option<(Fraction, u64, u64)>,
 }
 
 #[derive(Clone, Copy)]
@@ -244,6 +247,12 @@ impl PosteriorTrigger {
                 }
             }
         }
+        self.exact(z, v)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn exact(&self, z: f64, v: f64) -> bool {
         self.g(z) < v
     }
 }
@@ -339,13 +348,23 @@ impl Model {
                         )
                     }
                 };
+                let cover = usd(m.cover);
+                let binary = match shape {
+                    Shape::Binary => {
+                        let f = payout_fraction(shape, 0, 0).expect("binary fraction");
+                        let owed = liability(cover, f).expect("liability fits");
+                        Some((f, owed, policy_payout(cover, f, owed, owed).expect("payout fits")))
+                    }
+                    Shape::Linear { .. } => None,
+                };
                 MarketModel {
-                    cover: usd(m.cover),
+                    cover,
                     freq,
                     shape,
                     strike,
                     span,
                     severity,
+                    binary,
                 }
             })
             .collect();
@@ -407,9 +426,16 @@ impl Model {
         buf.total = 0;
         buf.owed = 0;
         buf.short = false;
-        if !any {
-            return false;
+        if any {
+            self.settle(rng, buf);
         }
+        any
+    }
+
+    /// The pool's rules for the scenario's triggered markets.
+    #[inline(never)]
+    fn settle(&self, rng: &mut Rng, buf: &mut Buffers) {
+        let n = self.n;
         buf.dirty = true;
         // the pool's own rules, event by event in market order
         let mut assets = self.capital;
@@ -418,17 +444,20 @@ impl Model {
             if !buf.triggered[i] {
                 continue;
             }
-            let lowest = match &m.severity {
-                None => 0,
-                Some(b) => {
-                    let s = rng.beta(b);
-                    m.strike - ((s * m.span as f64).round() as u64).min(m.span)
+            let (f, owed) = match (&m.binary, &m.severity) {
+                (Some((f, owed, _)), _) => (*f, *owed),
+                (None, b) => {
+                    let s = b.as_ref().map_or(1.0, |b| rng.beta(b));
+                    let lowest = m.strike - ((s * m.span as f64).round() as u64).min(m.span);
+                    let f = payout_fraction(m.shape, m.strike, lowest).expect("validated payout");
+                    (f, liability(m.cover, f).expect("liability fits"))
                 }
             };
-            let f = payout_fraction(m.shape, m.strike, lowest).expect("validated payout");
-            let owed = liability(m.cover, f).expect("liability fits");
             let (taken, reserve) = reserve_waterfall(assets, owed).expect("waterfall");
-            let paid = policy_payout(m.cover, f, reserve, owed).expect("payout fits");
+            let paid = match m.binary {
+                Some((_, _, full)) if reserve >= owed => full,
+                _ => policy_payout(m.cover, f, reserve, owed).expect("payout fits"),
+            };
             buf.short |= reserve < owed;
             buf.owed += owed;
             buf.total += paid;
@@ -446,7 +475,6 @@ impl Model {
         for ((loss, c), a) in buf.tranche_losses.iter_mut().zip(&self.capital).zip(assets.iter()) {
             *loss = c - a;
         }
-        true
     }
 
     fn run_chunk<F: FnMut(u64, &Outcome)>(&self, seed: u64, chunk: u64, total: u64, keep: &Keep, hook: &mut F) -> Acc {
@@ -530,6 +558,16 @@ fn tail_count(n: u64, alpha: f64) -> u64 {
     n - m + 1
 }
 
+/// The exceedance bin of a loss `total > 0`: `⌈total B / max⌉ − 1`, i.e. the
+/// number of edges `⌊max j / B⌋`, `j ≥ 1`, strictly below `total`.
+#[inline]
+fn exceedance_bin(total: u64, max_loss: u64) -> usize {
+    match total.checked_mul(EXCEEDANCE_POINTS as u64) {
+        Some(x) => ((x - 1) / max_loss) as usize,
+        None => ((total as u128 * EXCEEDANCE_POINTS as u128 - 1) / max_loss as u128) as usize,
+    }
+}
+
 /// Records of losses kept before the first trim (a few tens of MB at most).
 const TRIM_FLOOR: usize = 1 << 21;
 
@@ -594,10 +632,7 @@ impl Acc {
             self.n_loss += 1;
             self.sum_paid += b.total as u128;
             // bin j counts losses above the j-th edge max_loss·j/B and up to the next
-            let bin = match b.total.checked_mul(EXCEEDANCE_POINTS as u64) {
-                Some(x) => ((x - 1) / max_loss) as usize,
-                None => ((b.total as u128 * EXCEEDANCE_POINTS as u128 - 1) / max_loss as u128) as usize,
-            };
+            let bin = exceedance_bin(b.total, max_loss);
             self.hist[bin.min(EXCEEDANCE_POINTS - 1)] += 1;
             self.recs.push(b.total);
             self.recs.extend_from_slice(&b.payouts);
@@ -895,6 +930,19 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exceedance_bins_are_exact() {
+        for max in [1u64, 7, 1_000_000, 1_000_000_000_000, 4_000_000_000_000_000_000] {
+            for total in [1, 2, max / 3, max / 2, max - 1, max]
+                .into_iter()
+                .filter(|&t| t >= 1 && t <= max)
+            {
+                let want = ((total as u128 * EXCEEDANCE_POINTS as u128 - 1) / max as u128) as usize;
+                assert_eq!(exceedance_bin(total, max), want, "{total} of {max}");
+            }
+        }
+    }
 
     #[test]
     fn tail_counts() {

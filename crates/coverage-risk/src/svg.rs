@@ -90,10 +90,11 @@ pub fn svg_exceedance(r: &Report) -> String {
         let yy = TOP + ph * d as f64 / decades;
         let _ = writeln!(
             out,
-            r##"<line x1="{LEFT}" y1="{yy:.1}" x2="{:.1}" y2="{yy:.1}" stroke="#e5e5e5"/><text x="{:.1}" y="{:.1}" text-anchor="end">1e-{d}</text>"##,
+            r##"<line x1="{LEFT}" y1="{yy:.1}" x2="{:.1}" y2="{yy:.1}" stroke="#e5e5e5"/><text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"##,
             LEFT + pw,
             LEFT - 6.0,
-            yy + 4.0
+            yy + 4.0,
+            if d == 0 { "1".to_string() } else { format!("1e-{d}") }
         );
     }
     let step = nice_step(x_max, 5.0);
@@ -124,6 +125,11 @@ pub fn svg_exceedance(r: &Report) -> String {
     let mut prev: Option<(f64, f64)> = None;
     for p in &r.exceedance {
         if p.probability <= 0.0 {
+            // no scenario lost more: the curve drops off the chart here
+            if let Some((_, py)) = prev {
+                let xx = x(p.loss);
+                let _ = write!(pts, "{xx:.1},{py:.1} {xx:.1},{:.1}", TOP + ph);
+            }
             break;
         }
         let (xx, yy) = (x(p.loss), y(p.probability));
