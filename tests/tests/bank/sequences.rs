@@ -1,16 +1,33 @@
 //! Model-based random sequences (PROTOCOL.md 4, every invariant at once): the
 //! real program in the bank and the reference model
 //! (`coverage_core::model::Model`) run the same instructions side by side.
-//! After every step both must have accepted or both refused (with the same
-//! named error), and every account the program keeps must equal the model's
-//! state: pool, share supplies, premium ledger, markets with their books and
-//! settlements, policies, withdrawal requests, the vault and every user's
-//! token balances. The model's own invariants are checked after every step.
+//!
+//! Each sequence is a fresh bank with the default pool (2 tranches 70/30,
+//! 7-day cooldown, 2-day window, 2x max leverage, 10 % fee), two markets from
+//! `market_args()` with a drawn allocation, payout shape and duration, and
+//! 3–4 users who stake and buy cover; the model is built from the same
+//! parameters at the bank's clock. Then 8–20 draws, weighted by what the
+//! state makes interesting, each one or more steps: deposit,
+//! request/cancel/withdraw, buy cover (healthy, stale, wide, below-strike
+//! prices; slippage bounds at and one below the premium; amounts at and past
+//! the capacity left), accrue premium, an observation, a depeg observed for
+//! the market's duration (now and then recovering or unseen for longer than
+//! the max gap), settlement batches (eligible and ineligible policies,
+//! another market's, settled ones, duplicates, empty and oversized
+//! batches), release, reopen, and clock moves (into a withdraw window, past
+//! it, past the claim window).
+//!
+//! After every step both sides must have accepted, or refused with the same
+//! named error, and every account the program keeps must equal the model:
+//! pool, share supplies and escrows, premium ledger, markets with their books
+//! and settlements, policies, withdrawal requests, the vault and every
+//! user's token balances; and the model's own invariants hold.
 //!
 //! Sequences are seeded and reproducible (splitmix64 seeded with the
 //! sequence index). A divergence prints the seed, the step and the whole
 //! trace; replay one sequence verbosely with
-//! `SEQ_SEED=<seed> cargo test -p coverage-pool-tests --test bank sequences -- --nocapture`.
+//! `SEQ_SEED=<seed> cargo test -p coverage-pool-tests --test bank sequences -- --nocapture`;
+//! hunt longer with `SEQ_COUNT=<n>` (seeds `0..n` instead of `0..300`).
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -287,9 +304,14 @@ fn same_ring<T: PartialEq + Debug>(errs: &mut Vec<String>, bank: &[T], model: &[
 // is read from the bank's status cache. The instructions are the SDK's, as
 // in the harness.
 
-/// Processes `ixs` paid by `payer` and signed by it and `signers`; a memo with
-/// a counter keeps every transaction unique (the same instruction may be
-/// sent twice on one blockhash).
+/// The compute budget program (a builtin).
+const COMPUTE_BUDGET: Pubkey = anchor_lang::pubkey!("ComputeBudget111111111111111111111111111111");
+
+/// Processes `ixs` paid by `payer` and signed by it and `signers`. A compute
+/// unit limit with a counter in it (1.3M–1.4M units, above the default, so
+/// nothing runs short) keeps every transaction unique, so the same
+/// instruction may be sent twice on one blockhash (the harness uses a memo,
+/// a BPF program each fresh bank compiles first).
 async fn send_from(
     env: &mut TestEnv,
     payer: &Keypair,
@@ -301,13 +323,16 @@ async fn send_from(
     let blockhash = client.get_latest_blockhash().await.unwrap();
     let mut all = vec![payer];
     all.extend_from_slice(signers);
-    let mut with_memo = ixs.to_vec();
-    with_memo.push(Instruction {
-        program_id: MEMO_PROGRAM,
+    let units = 1_400_000 - (NONCE.fetch_add(1, Ordering::Relaxed) % 100_000) as u32;
+    let mut data = vec![2u8]; // SetComputeUnitLimit
+    data.extend_from_slice(&units.to_le_bytes());
+    let mut with_nonce = vec![Instruction {
+        program_id: COMPUTE_BUDGET,
         accounts: vec![],
-        data: format!("sequences {}", NONCE.fetch_add(1, Ordering::Relaxed)).into_bytes(),
-    });
-    let tx = Transaction::new_signed_with_payer(&with_memo, Some(&payer.pubkey()), &all, blockhash);
+        data,
+    }];
+    with_nonce.extend_from_slice(ixs);
+    let tx = Transaction::new_signed_with_payer(&with_nonce, Some(&payer.pubkey()), &all, blockhash);
     let signature = tx.signatures[0];
     client.send_transaction(tx).await.unwrap();
     let sent = Instant::now();
@@ -378,7 +403,17 @@ async fn fresh_env(cfg: &PoolConfig, args: &[CreateMarketArgs], cash: &[u64]) ->
         spl_token_2022::instruction::initialize_account3(&tp, &treasury, &mint, &payer.pubkey()).unwrap(),
     ];
     send_from(&mut env, &payer, &setup, &[]).await.unwrap();
-    env.initialize_pool(cfg.args(1, payer.pubkey())).await.unwrap();
+    // as `TestEnv::initialize_pool`: the pool and its tranches in one transaction
+    let mut init = vec![ix::initialize_pool(
+        &payer.pubkey(),
+        &mint,
+        &treasury,
+        &tp,
+        cfg.args(1, payer.pubkey()),
+    )];
+    init.extend((0..TRANCHES as u8).map(|t| ix::initialize_tranche(&payer.pubkey(), &env.keys, t)));
+    send_from(&mut env, &payer, &init, &[]).await.unwrap();
+    env.tranche_count = TRANCHES as u8;
     let pool = env.keys.pool;
     let markets: Vec<Instruction> = args
         .iter()
@@ -657,13 +692,15 @@ impl Seq {
         let market = self.market(&[Status::Active]);
         let capacity = self.model.capital() as u128 * u128::from(self.model.markets[market].params.allocation_bps)
             / u128::from(BPS);
-        let capacity = capacity as u64;
+        let today = coverage_core::policy::day_of(self.model.now);
+        let active = self.model.markets[market].active_cover_on(today).unwrap_or(0);
+        let room = (capacity as u64).saturating_sub(active);
         let amount = match self.rng.below(20) {
             0 => ONE - 1,
             1 => ONE,
-            2 => capacity + self.rng.range(1, 10 * ONE),
-            3 => capacity,
-            _ => self.rng.range(ONE, (capacity / 3).max(ONE)),
+            2 => room + self.rng.range(1, 10 * ONE),
+            3 | 4 => room,
+            _ => self.rng.range(ONE, (room / 2).max(ONE)),
         };
         let days = match self.rng.below(25) {
             0 => 0,
@@ -1319,6 +1356,8 @@ impl Seq {
             });
             let count = model.policies.iter().filter(|p| p.market == i).count() as u64;
             same(&mut errs, mk.policy_count, count, || format!("market {i} policy_count"));
+            let sold: u64 = model.policies.iter().filter(|p| p.market == i).map(|p| p.amount).sum();
+            same(&mut errs, mk.cover_sold, sold, || format!("market {i} cover_sold"));
 
             let book = env.book(address).await;
             same(&mut errs, book.active_cover, mm.active_cover, || {
@@ -1451,8 +1490,10 @@ async fn run_chunk(chunk: u64) {
         }
         return;
     }
-    let per = SEQUENCES.div_ceil(CHUNKS);
-    for seed in chunk * per..((chunk + 1) * per).min(SEQUENCES) {
+    // SEQ_COUNT=<n> runs n sequences instead (a longer hunt)
+    let total = std::env::var("SEQ_COUNT").map_or(SEQUENCES, |n| n.parse().expect("SEQ_COUNT is a number"));
+    let per = total.div_ceil(CHUNKS);
+    for seed in chunk * per..((chunk + 1) * per).min(total) {
         stats.merge(run_sequence(seed, false).await);
     }
     println!(
