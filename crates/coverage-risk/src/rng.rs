@@ -78,24 +78,75 @@ impl Rng {
     /// Next 64 random bits.
     #[inline]
     pub fn next_u64(&mut self) -> u64 {
-        let s = &mut self.s;
-        let result = s[0].wrapping_add(s[3]).rotate_left(23).wrapping_add(s[0]);
-        let t = s[1] << 17;
-        s[2] ^= s[0];
-        s[3] ^= s[1];
-        s[1] ^= s[2];
-        s[0] ^= s[3];
-        s[2] ^= t;
-        s[3] = s[3].rotate_left(45);
-        result
+        xoshiro_next(&mut self.s)
+    }
+
+    /// Fills `out` with standard normals: the same values, in the same
+    /// order, as calling [`Rng::normal_with`] for each, with the state kept
+    /// in registers between draws.
+    pub fn fill_normals(&mut self, z: &Ziggurat, out: &mut [f64]) {
+        let mut s = self.s;
+        for x in out {
+            let bits = xoshiro_next(&mut s);
+            let i = (bits & 0x7F) as usize;
+            let j = (bits as i64) >> 11;
+            *x = if j.unsigned_abs() < z.k[i] {
+                j as f64 * z.w[i]
+            } else {
+                self.s = s;
+                let v = self.normal_edge(z, i, j);
+                s = self.s;
+                v
+            };
+        }
+        self.s = s;
+    }
+
+    /// Fills `out` with uniforms: the same values, in the same order, as
+    /// calling [`Rng::uniform`] for each.
+    pub fn fill_uniforms(&mut self, out: &mut [f64]) {
+        let mut s = self.s;
+        for x in out {
+            *x = to_uniform(xoshiro_next(&mut s));
+        }
+        self.s = s;
     }
 
     /// Uniform in the open interval (0, 1).
     #[inline]
     pub fn uniform(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
+        to_uniform(self.next_u64())
     }
+}
 
+/// One xoshiro256++ step.
+#[inline(always)]
+fn xoshiro_next(s: &mut [u64; 4]) -> u64 {
+    let result = s[0].wrapping_add(s[3]).rotate_left(23).wrapping_add(s[0]);
+    let t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = s[3].rotate_left(45);
+    result
+}
+
+/// The smallest uniform [`Rng::uniform`] returns: 2⁻⁵³.
+pub const UNIFORM_MIN: f64 = 0.5 / (1u64 << 52) as f64;
+/// The largest uniform [`Rng::uniform`] returns: 1 − 2⁻⁵³.
+pub const UNIFORM_MAX: f64 = 1.0 - UNIFORM_MIN;
+
+/// A uniform in the open interval (0, 1) from 64 random bits: the 52 high
+/// bits, centred in their cell (`(k + ½) / 2⁵²` is exact in an f64, so
+/// neither 0 nor 1 can come out; with 53 bits, `2⁵³ − ½` would round up to 1).
+#[inline(always)]
+fn to_uniform(bits: u64) -> f64 {
+    ((bits >> 12) as f64 + 0.5) * (1.0 / (1u64 << 52) as f64)
+}
+
+impl Rng {
     /// Standard normal (ziggurat: one 64-bit draw and a multiply ~98 % of the time).
     #[inline]
     pub fn normal(&mut self) -> f64 {

@@ -3,7 +3,7 @@
 use crate::error::RiskError;
 use crate::linalg::psd_cholesky;
 use crate::portfolio::{Copula, Frequency, Payout, Portfolio, PRICE_UNITS, UNITS_PER_USD};
-use crate::rng::{ziggurat, BetaSampler, GammaSampler, Rng, Ziggurat};
+use crate::rng::{ziggurat, BetaSampler, GammaSampler, Rng, Ziggurat, UNIFORM_MAX, UNIFORM_MIN};
 use crate::special::{beta_inc, normal_cdf, normal_quantile, student_t_cdf, student_t_quantile};
 use coverage_core::settlement::{
     liability, payout_fraction, policy_payout, release_waterfall, reserve_waterfall, Fraction, Shape,
@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 /// Scenarios per chunk; each chunk has its own random stream, derived from
 /// `(seed, chunk index)`, so results do not depend on the thread count.
 pub const CHUNK: u64 = 8192;
+/// Chunks per wave of parallel work (without a progress callback): 2 097 152
+/// scenarios, whose loss records take a few MB.
+const WAVE_CHUNKS: u64 = 256;
 /// Points of the loss exceedance curve (plus the one at zero loss).
 pub const EXCEEDANCE_POINTS: usize = 200;
 /// The ES / VaR level of the report's `var_99_5` and `es_99_5`.
@@ -195,13 +198,31 @@ const TABLE_LEN: usize = 32 * 256 + 1;
 /// `G(z) < v` with `G(z) = F(p_h⁻¹(CDF(z)))`, `p_h⁻¹(u) = 1 − (1 − u)^(365 / horizon)`.
 /// `G` is increasing; a table of it at grid points decides almost every
 /// scenario, and the exact `G` the few where `v` falls between the two grid
-/// values around `z`.
+/// values around `z`. The table spans only the grid points between the last
+/// one below which `G` is under every uniform (the market always triggers)
+/// and the first one above which it is at least every uniform (it never does).
 struct PosteriorTrigger {
     kind: CdfKind,
     alpha: f64,
     beta: f64,
     inv_exponent: f64,
+    /// Grid index of `values[0]`.
+    start: usize,
+    /// `G` at grid points `start..start + values.len()`.
     values: Vec<f64>,
+    /// `G(grid(start)) < UNIFORM_MIN`: every `z` below the table triggers.
+    below_triggers: bool,
+    /// `G(grid(end)) ≥ UNIFORM_MAX`: no `z` at or above the table's end triggers.
+    above_never: bool,
+    /// `start` and `end` as f64: the range of `(z − TABLE_LO) · TABLE_PER_UNIT` the table decides.
+    bounds: (f64, f64),
+}
+
+/// The grid point of index `k` (a multiplication by the exact power of two
+/// `1 / TABLE_PER_UNIT` rather than a slower division, same result).
+#[inline(always)]
+fn grid(k: usize) -> f64 {
+    TABLE_LO + k as f64 * (1.0 / TABLE_PER_UNIT)
 }
 
 impl PosteriorTrigger {
@@ -211,12 +232,32 @@ impl PosteriorTrigger {
             alpha,
             beta,
             inv_exponent: 1.0 / exponent,
+            start: 0,
             values: Vec::new(),
+            below_triggers: false,
+            above_never: false,
+            bounds: (0.0, 0.0),
         };
-        t.values = (0..TABLE_LEN)
-            .into_par_iter()
-            .map(|k| t.g(TABLE_LO + k as f64 / TABLE_PER_UNIT))
-            .collect();
+        // first grid index where `G` reaches `level` (TABLE_LEN if none), by bisection
+        let first_at = |level: f64| {
+            let (mut lo, mut hi) = (0, TABLE_LEN);
+            while lo < hi {
+                let mid = (lo + hi) / 2;
+                if t.g(grid(mid)) < level {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            lo
+        };
+        let start = first_at(UNIFORM_MIN).saturating_sub(1);
+        let end = first_at(UNIFORM_MAX).min(TABLE_LEN - 1).max(start + 1);
+        t.below_triggers = t.g(grid(start)) < UNIFORM_MIN;
+        t.above_never = t.g(grid(end)) >= UNIFORM_MAX;
+        t.start = start;
+        t.bounds = (start as f64, end as f64);
+        t.values = (start..=end).into_par_iter().map(|k| t.g(grid(k))).collect();
         t
     }
 
@@ -235,17 +276,23 @@ impl PosteriorTrigger {
     #[inline]
     fn triggers(&self, z: f64, v: f64) -> bool {
         let x = (z - TABLE_LO) * TABLE_PER_UNIT;
-        if x >= 0.0 && x < (TABLE_LEN - 1) as f64 {
-            let k = x as usize;
-            let zk = TABLE_LO + k as f64 / TABLE_PER_UNIT;
-            if zk <= z && z < zk + 1.0 / TABLE_PER_UNIT {
-                if v <= self.values[k] {
-                    return false;
-                }
-                if v > self.values[k + 1] {
-                    return true;
+        if x >= self.bounds.0 && x < self.bounds.1 {
+            // (signed conversions: cheaper than unsigned ones, and k ≥ 0 here)
+            let k = x as i64;
+            let zk = TABLE_LO + k as f64 * (1.0 / TABLE_PER_UNIT);
+            if zk <= z && z < zk + (1.0 / TABLE_PER_UNIT) {
+                let i = k as usize - self.start;
+                let (below, above) = (self.values[i], self.values[i + 1]);
+                // `v ≤ G(zₖ) ≤ G(z)`: no trigger; `v > G(zₖ₊₁) > G(z)`: a trigger
+                // (both tests evaluated, without a branch that `v` would mispredict)
+                if (v <= below) | (v > above) {
+                    return v > below;
                 }
             }
+        } else if x < self.bounds.0 && z < grid(self.start) && self.below_triggers {
+            return true;
+        } else if z >= grid(self.start + self.values.len() - 1) && self.above_never {
+            return false;
         }
         self.exact(z, v)
     }
@@ -271,8 +318,9 @@ struct Model {
     t: Option<TDraw>,
     markets: Vec<MarketModel>,
     max_loss: u64,
+    /// The largest total owed: every market's full cover.
+    max_owed: u64,
     zig: &'static Ziggurat,
-    any_posterior: bool,
 }
 
 /// P(at least one event within the horizon) from the annual probability:
@@ -385,51 +433,80 @@ impl Model {
             },
             markets,
             max_loss: cover_sum.min(capital_sum).max(1),
+            max_owed: cover_sum.max(1),
             zig: ziggurat(),
-            any_posterior: p.markets.iter().any(|m| m.frequency.posterior().is_some()),
         })
     }
 
-    /// One scenario into `buf`, from its independent normals `g`; returns
-    /// whether any market triggered.
-    #[inline]
-    fn scenario(&self, g: &[f64], rng: &mut Rng, buf: &mut Buffers) -> bool {
+    /// The triggers of a batch of `len` scenarios (see [`Batch`]): the
+    /// independent normals, the copula's correlation (and, for the t copula,
+    /// its scaling), then each market's trigger test, one market at a time.
+    fn draw_batch(&self, len: usize, rng: &mut Rng, b: &mut Batch) {
         let n = self.n;
-        if buf.dirty {
-            buf.payouts.fill(0);
-            buf.tranche_losses.fill(0);
-            buf.dirty = false;
-        }
+        rng.fill_normals(self.zig, &mut b.g[..n * len]);
+        // z = L g, each row summed in column order
         for i in 0..n {
             let row = &self.chol[i * n..i * n + i + 1];
-            buf.z[i] = row.iter().zip(&g[..=i]).map(|(a, b)| a * b).sum();
+            let zi = &mut b.z[i * len..(i + 1) * len];
+            for (z, g) in zi.iter_mut().zip(&b.g[..len]) {
+                *z = row[0] * g;
+            }
+            for (j, &c) in row.iter().enumerate().skip(1) {
+                if c != 0.0 {
+                    for (z, g) in zi.iter_mut().zip(&b.g[j * len..(j + 1) * len]) {
+                        *z += c * g;
+                    }
+                }
+            }
         }
         // t copula: the same Gaussian divided by w = sqrt(χ²_ν / ν); `z / w < c`
-        // is tested as `z < c w` (w > 0) to spare the divisions
-        let (w, inv_w) = match &self.t {
-            None => (1.0, 1.0),
+        // is tested as `z < c w` (w > 0) where the threshold is fixed
+        let w = &mut b.w[..len];
+        let scaled = match &self.t {
+            None => false,
             Some(t) => {
-                // (kept above zero: a χ² that underflows must not turn ±∞ thresholds into NaN)
-                let w = (2.0 * rng.gamma(&t.half) / t.dof).sqrt().max(f64::MIN_POSITIVE);
-                (w, if self.any_posterior { 1.0 / w } else { 1.0 })
+                for w in w.iter_mut() {
+                    // (kept above zero: a χ² that underflows must not turn ±∞ thresholds into NaN)
+                    *w = (2.0 * rng.gamma(&t.half) / t.dof).sqrt().max(f64::MIN_POSITIVE);
+                }
+                true
             }
         };
-        let mut any = false;
+        let any = &mut b.any[..len];
+        any.fill(false);
         for (i, m) in self.markets.iter().enumerate() {
-            let hit = match &m.freq {
-                Freq::Fixed(threshold) => buf.z[i] < *threshold * w,
-                Freq::Posterior(t) => t.triggers(buf.z[i] * inv_w, rng.uniform()),
-            };
-            buf.triggered[i] = hit;
-            any |= hit;
+            let z = &b.z[i * len..(i + 1) * len];
+            let hit = &mut b.hit[i * len..(i + 1) * len];
+            match (&m.freq, scaled) {
+                (Freq::Fixed(c), false) => {
+                    for (h, z) in hit.iter_mut().zip(z) {
+                        *h = *z < *c;
+                    }
+                }
+                (Freq::Fixed(c), true) => {
+                    for ((h, z), w) in hit.iter_mut().zip(z).zip(w.iter()) {
+                        *h = *z < *c * w;
+                    }
+                }
+                (Freq::Posterior(t), false) => {
+                    let v = &mut b.v[..len];
+                    rng.fill_uniforms(v);
+                    for ((h, z), v) in hit.iter_mut().zip(z).zip(v.iter()) {
+                        *h = t.triggers(*z, *v);
+                    }
+                }
+                (Freq::Posterior(t), true) => {
+                    let v = &mut b.v[..len];
+                    rng.fill_uniforms(v);
+                    for (((h, z), w), v) in hit.iter_mut().zip(z).zip(w.iter()).zip(v.iter()) {
+                        *h = t.triggers(*z / w, *v);
+                    }
+                }
+            }
+            for (a, h) in any.iter_mut().zip(hit.iter()) {
+                *a |= *h;
+            }
         }
-        buf.total = 0;
-        buf.owed = 0;
-        buf.short = false;
-        if any {
-            self.settle(rng, buf);
-        }
-        any
     }
 
     /// The pool's rules for the scenario's triggered markets.
@@ -477,33 +554,85 @@ impl Model {
         }
     }
 
-    fn run_chunk<F: FnMut(u64, &Outcome)>(&self, seed: u64, chunk: u64, total: u64, keep: &Keep, hook: &mut F) -> Acc {
+    /// Runs chunk `chunk` of a run of `total` scenarios with the thread's
+    /// scratch arrays, showing each scenario to `hook`.
+    fn run_chunk<F: FnMut(u64, &Outcome)>(
+        &self,
+        seed: u64,
+        chunk: u64,
+        total: u64,
+        (batch, buf): &mut (Batch, Buffers),
+        hook: &mut F,
+    ) -> Acc {
         let start = chunk * CHUNK;
         let end = (start + CHUNK).min(total);
         let mut rng = Rng::for_chunk(seed, chunk);
-        let mut buf = Buffers::new(self.n, self.k);
-        let mut acc = Acc::new(self.n, self.k);
-        // the chunk's independent normals first, in one tight loop
-        let n = self.n;
-        let mut g = vec![0.0; n];
-        for s in start..end {
-            for x in g.iter_mut() {
-                *x = rng.normal_with(self.zig);
+        let mut acc = self.acc();
+        let mut first = start;
+        while first < end {
+            let len = (end - first).min(BATCH as u64) as usize;
+            self.draw_batch(len, &mut rng, batch);
+            for s in 0..len {
+                buf.clear();
+                if batch.any[s] {
+                    for (i, t) in buf.triggered.iter_mut().enumerate() {
+                        *t = batch.hit[i * len + s];
+                    }
+                    self.settle(&mut rng, buf);
+                    acc.add(buf);
+                }
+                hook(first + s as u64, &buf.outcome());
             }
-            if self.scenario(&g, &mut rng, &mut buf) {
-                acc.add(&buf, self.max_loss);
-            }
-            hook(s, &buf.outcome());
-        }
-        if acc.recs.len() / (self.n + 1) > TRIM_FLOOR || acc.owed.len() > TRIM_FLOOR {
-            acc.trim(keep);
+            first += len as u64;
         }
         acc
+    }
+
+    /// A thread's scratch arrays for [`Model::run_chunk`].
+    fn scratch(&self) -> (Batch, Buffers) {
+        (Batch::new(self.n), Buffers::new(self.n, self.k))
+    }
+
+    /// Empty tallies for this model's scenarios.
+    fn acc(&self) -> Acc {
+        Acc::new(self.n, self.k, self.max_loss, self.max_owed)
+    }
+}
+
+/// Scenarios drawn together, within a chunk: small enough for the arrays to
+/// stay in the L1 cache.
+const BATCH: usize = 512;
+
+/// A batch's arrays, market-major (`[i * len + s]` is market `i` in scenario `s`).
+struct Batch {
+    /// Independent standard normals.
+    g: Vec<f64>,
+    /// The copula's correlated normals.
+    z: Vec<f64>,
+    /// The t copula's scale per scenario.
+    w: Vec<f64>,
+    /// Uniforms of the market being tested (posterior frequencies).
+    v: Vec<f64>,
+    /// Whether market `i` triggers in scenario `s`.
+    hit: Vec<bool>,
+    /// Whether any market triggers in scenario `s`.
+    any: Vec<bool>,
+}
+
+impl Batch {
+    fn new(n: usize) -> Batch {
+        Batch {
+            g: vec![0.0; n * BATCH],
+            z: vec![0.0; n * BATCH],
+            w: vec![1.0; BATCH],
+            v: vec![0.0; BATCH],
+            hit: vec![false; n * BATCH],
+            any: vec![false; BATCH],
+        }
     }
 }
 
 struct Buffers {
-    z: Vec<f64>,
     triggered: Vec<bool>,
     payouts: Vec<u64>,
     taken: Vec<[u64; 4]>,
@@ -519,7 +648,6 @@ struct Buffers {
 impl Buffers {
     fn new(n: usize, k: usize) -> Buffers {
         Buffers {
-            z: vec![0.0; n],
             triggered: vec![false; n],
             payouts: vec![0; n],
             taken: vec![[0; 4]; n],
@@ -529,6 +657,20 @@ impl Buffers {
             owed: 0,
             short: false,
             dirty: false,
+        }
+    }
+
+    /// Back to a scenario without losses, if a settlement wrote to it.
+    #[inline]
+    fn clear(&mut self) {
+        if self.dirty {
+            self.triggered.fill(false);
+            self.payouts.fill(0);
+            self.tranche_losses.fill(0);
+            self.total = 0;
+            self.owed = 0;
+            self.short = false;
+            self.dirty = false;
         }
     }
 
@@ -568,12 +710,37 @@ fn exceedance_bin(total: u64, max_loss: u64) -> usize {
     }
 }
 
-/// Records of losses kept before the first trim (a few tens of MB at most).
+/// The least value a loss in bin `bin` or above can have, minus one: the
+/// bin's lower edge `⌊max bin / B⌋` (a loss `x > 0` is in bin `bin` or above
+/// iff `x > edge`).
+fn bin_edge(bin: usize, max: u64) -> u64 {
+    (max as u128 * bin as u128 / EXCEEDANCE_POINTS as u128) as u64
+}
+
+/// The bin holding the `r`-th largest of the values counted by `hist`
+/// (every value among the `r` largest, ties included, is in it or above);
+/// bin 0 when fewer than `r` values were counted.
+fn tail_bin(hist: &[u64], r: usize) -> usize {
+    let mut above = 0u64;
+    for (j, &c) in hist.iter().enumerate().rev() {
+        above += c;
+        if above >= r as u64 {
+            return j;
+        }
+    }
+    0
+}
+
+/// Records kept past which a set is trimmed to its tail exactly (a few tens
+/// of MB at most); below it, the histogram's cut is enough.
 const TRIM_FLOOR: usize = 1 << 21;
 
 /// Integer tallies of a set of scenarios; merging is exact and order-free.
 struct Acc {
     n: usize,
+    /// Scales of the histograms: the largest total paid and total owed.
+    max_paid: u64,
+    max_owed: u64,
     n_loss: u64,
     n_short: u64,
     sum_paid: u128,
@@ -581,20 +748,25 @@ struct Acc {
     market_paid: Vec<u128>,
     tranche_hits: Vec<u64>,
     tranche_loss: Vec<u128>,
+    /// Scenarios with a loss by [`exceedance_bin`] of their total paid.
     hist: Vec<u64>,
-    /// Scenarios with a loss: `[total, payout_0, …, payout_{n−1}]` each.
+    /// Scenarios owing anything by [`exceedance_bin`] of their total owed.
+    owed_hist: Vec<u64>,
+    /// Scenarios with a loss: `[total, payout_0, …, payout_{n−1}]` each
+    /// (all of a chunk's; only those that may be in the tail once merged).
     recs: Vec<u64>,
-    /// Totals owed of the scenarios that owe anything.
+    /// Totals owed of the scenarios that owe anything (same).
     owed: Vec<u64>,
-    /// Record counts past which `merge` trims again (doubling: ties at the
-    /// cut can keep many records, and trimming must stay linear overall).
+    /// Record counts past which `take_records` trims again.
     trim_at: (usize, usize),
 }
 
 impl Acc {
-    fn new(n: usize, k: usize) -> Acc {
+    fn new(n: usize, k: usize, max_paid: u64, max_owed: u64) -> Acc {
         Acc {
             n,
+            max_paid,
+            max_owed,
             n_loss: 0,
             n_short: 0,
             sum_paid: 0,
@@ -603,13 +775,14 @@ impl Acc {
             tranche_hits: vec![0; k],
             tranche_loss: vec![0; k],
             hist: vec![0; EXCEEDANCE_POINTS],
+            owed_hist: vec![0; EXCEEDANCE_POINTS],
             recs: Vec::new(),
             owed: Vec::new(),
             trim_at: (0, 0),
         }
     }
 
-    fn add(&mut self, b: &Buffers, max_loss: u64) {
+    fn add(&mut self, b: &Buffers) {
         for i in 0..self.n {
             if b.triggered[i] {
                 self.triggers[i] += 1;
@@ -626,42 +799,73 @@ impl Acc {
             self.n_short += 1;
         }
         if b.owed > 0 {
+            let bin = exceedance_bin(b.owed, self.max_owed);
+            self.owed_hist[bin.min(EXCEEDANCE_POINTS - 1)] += 1;
             self.owed.push(b.owed);
         }
         if b.total > 0 {
             self.n_loss += 1;
             self.sum_paid += b.total as u128;
-            // bin j counts losses above the j-th edge max_loss·j/B and up to the next
-            let bin = exceedance_bin(b.total, max_loss);
+            // bin j counts losses above the j-th edge max_paid·j/B and up to the next
+            let bin = exceedance_bin(b.total, self.max_paid);
             self.hist[bin.min(EXCEEDANCE_POINTS - 1)] += 1;
             self.recs.push(b.total);
             self.recs.extend_from_slice(&b.payouts);
         }
     }
 
-    fn merge(&mut self, o: Acc, keep: &Keep) {
+    /// Adds `o`'s tallies and histograms (not its records).
+    fn merge_tallies(&mut self, o: &Acc) {
         self.n_loss += o.n_loss;
         self.n_short += o.n_short;
         self.sum_paid += o.sum_paid;
-        for (a, b) in self.triggers.iter_mut().zip(&o.triggers) {
-            *a += b;
+        let pairs = [
+            (&mut self.triggers, &o.triggers),
+            (&mut self.tranche_hits, &o.tranche_hits),
+            (&mut self.hist, &o.hist),
+            (&mut self.owed_hist, &o.owed_hist),
+        ];
+        for (a, b) in pairs {
+            for (a, b) in a.iter_mut().zip(b) {
+                *a += b;
+            }
         }
-        for (a, b) in self.market_paid.iter_mut().zip(&o.market_paid) {
-            *a += b;
+        for (a, b) in [
+            (&mut self.market_paid, &o.market_paid),
+            (&mut self.tranche_loss, &o.tranche_loss),
+        ] {
+            for (a, b) in a.iter_mut().zip(b) {
+                *a += b;
+            }
         }
-        for (a, b) in self.tranche_hits.iter_mut().zip(&o.tranche_hits) {
-            *a += b;
-        }
-        for (a, b) in self.tranche_loss.iter_mut().zip(&o.tranche_loss) {
-            *a += b;
-        }
-        for (a, b) in self.hist.iter_mut().zip(&o.hist) {
-            *a += b;
-        }
-        self.recs.extend_from_slice(&o.recs);
-        self.owed.extend_from_slice(&o.owed);
+    }
+
+    /// The record thresholds of the tail, from the histograms merged so far:
+    /// a record can be among the `keep` largest only if its value is above
+    /// them. They only rise as more scenarios are merged.
+    fn cuts(&self, keep: &Keep) -> (u64, u64) {
+        (
+            bin_edge(tail_bin(&self.hist, keep.paid), self.max_paid),
+            bin_edge(tail_bin(&self.owed_hist, keep.owed), self.max_owed),
+        )
+    }
+
+    /// Takes the records of `o` above the cuts (its tallies must already be
+    /// merged), then trims exactly if the records still grow large.
+    fn take_records(&mut self, o: &Acc, cuts: (u64, u64), keep: &Keep) {
         let stride = self.n + 1;
-        // trimming costs a pass over the records: only when they grow large
+        // (appended whole, then the next record overwrites a rejected one: no
+        // branch on the values)
+        let mut len = self.recs.len();
+        self.recs.resize(len + o.recs.len(), 0);
+        for r in o.recs.chunks_exact(stride) {
+            self.recs[len..len + stride].copy_from_slice(r);
+            len += stride * usize::from(r[0] > cuts.0);
+        }
+        self.recs.truncate(len);
+        self.owed.extend(o.owed.iter().filter(|&&v| v > cuts.1));
+        // (the thresholds double: ties at the cut can keep many records, and
+        // trimming must stay linear overall)
         let floor = (
             keep.paid.saturating_mul(2).max(TRIM_FLOOR),
             keep.owed.saturating_mul(2).max(TRIM_FLOOR),
@@ -673,8 +877,7 @@ impl Acc {
     }
 
     /// Drops records that cannot be among the `keep` largest (ties with the
-    /// `keep`-th largest are all kept): the tail statistics stay exact, and
-    /// the kept set does not depend on the order of merging.
+    /// `keep`-th largest are all kept): the tail statistics stay exact.
     fn trim(&mut self, keep: &Keep) {
         let stride = self.n + 1;
         let count = self.recs.len() / stride;
@@ -751,40 +954,41 @@ pub fn simulate_with(p: &Portfolio, opts: &Options, progress: Option<&dyn Fn(u64
         owed: tail_count(total.max(1), opts.target) as usize,
     };
     let chunks = total.div_ceil(CHUNK);
-    // chunks reduce in a tree as they finish (no barrier); merging is exact and
-    // the kept tail records do not depend on the tree's shape, so neither
-    // does the report. With a progress callback, batches of chunks report in between.
-    let (n, k) = (model.n, model.k);
-    let run = |range: std::ops::Range<u64>| -> Acc {
-        range
+    // chunks run in parallel in waves; each wave's tallies are merged in chunk
+    // order on this thread (one copy of each record, trimmed when the records
+    // grow large). Merging is exact and the kept tail records do not depend on
+    // the order, so the report does not depend on the threads. With a progress
+    // callback, the waves are shorter and report in between.
+    let threads = rayon::current_num_threads() as u64;
+    let wave = if progress.is_some() {
+        threads * 8
+    } else {
+        WAVE_CHUNKS.max(threads)
+    };
+    let mut acc = model.acc();
+    let mut c = 0;
+    while c < chunks {
+        let end = (c + wave).min(chunks);
+        let done: Vec<Acc> = (c..end)
             .into_par_iter()
-            .map(|ci| model.run_chunk(opts.seed, ci, total, &keep, &mut |_, _: &Outcome| {}))
-            .reduce(
-                || Acc::new(n, k),
-                |mut a, mut b| {
-                    if a.recs.len() < b.recs.len() {
-                        std::mem::swap(&mut a, &mut b); // copy the smaller set of records
-                    }
-                    a.merge(b, &keep);
-                    a
-                },
+            .map_init(
+                || model.scratch(),
+                |scratch, ci| model.run_chunk(opts.seed, ci, total, scratch, &mut |_, _: &Outcome| {}),
             )
-    };
-    let acc = match progress {
-        None => run(0..chunks),
-        Some(f) => {
-            let batch = (rayon::current_num_threads() as u64 * 8).max(1);
-            let mut acc = Acc::new(n, k);
-            let mut c = 0;
-            while c < chunks {
-                let end = (c + batch).min(chunks);
-                acc.merge(run(c..end), &keep);
-                c = end;
-                f((c * CHUNK).min(total));
-            }
-            acc
+            .collect();
+        for a in &done {
+            acc.merge_tallies(a);
         }
-    };
+        // only the records that can still be in the tail are copied
+        let cuts = acc.cuts(&keep);
+        for a in &done {
+            acc.take_records(a, cuts, &keep);
+        }
+        c = end;
+        if let Some(f) = progress {
+            f((c * CHUNK).min(total));
+        }
+    }
     Ok(model.report(p, opts, acc))
 }
 
@@ -798,12 +1002,9 @@ pub fn for_each_scenario(
     mut f: impl FnMut(u64, &Outcome),
 ) -> Result<(), RiskError> {
     let model = Model::new(p)?;
-    let keep = Keep {
-        paid: usize::MAX,
-        owed: usize::MAX,
-    };
+    let mut scratch = model.scratch();
     for c in 0..scenarios.div_ceil(CHUNK) {
-        model.run_chunk(seed, c, scenarios, &keep, &mut f);
+        model.run_chunk(seed, c, scenarios, &mut scratch, &mut f);
     }
     Ok(())
 }
@@ -963,6 +1164,15 @@ mod tests {
                     let z = 3.0 * r.normal();
                     let v = r.uniform();
                     assert_eq!(t.triggers(z, v), t.g(z) < v);
+                }
+                // beyond the table and the grid, at and next to its ends, and the extreme uniforms
+                let end = t.start + t.values.len() - 1;
+                let edges = [grid(t.start), grid(end), -16.0, 16.0];
+                let near = edges.iter().flat_map(|&e| [e, e.next_down(), e.next_up()]);
+                for z in near.chain([-1e9, -40.0, -16.5, 16.5, 40.0, 1e9, f64::INFINITY, f64::NEG_INFINITY]) {
+                    for v in [UNIFORM_MIN, 0.5, UNIFORM_MAX, r.uniform()] {
+                        assert_eq!(t.triggers(z, v), t.g(z) < v, "z {z} v {v}");
+                    }
                 }
             }
         }
