@@ -449,7 +449,7 @@ impl TestEnv {
         publish_time: i64,
     ) -> Result<(), BanksClientError> {
         self.warp_to(publish_time).await;
-        self.observe(market, &oracle::PriceSpec::new(price, conf, publish_time))
+        self.observe(market, &oracle::test_price(price, conf, publish_time))
             .await
     }
 
@@ -463,13 +463,10 @@ impl TestEnv {
 /// The rows of `data/usdc-2023-03-svb.csv` as (publish time, price, conf) in 1e-8 units.
 pub fn svb_rows() -> Vec<(i64, i64, u64)> {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/usdc-2023-03-svb.csv")).unwrap();
-    text.lines()
-        .skip(1)
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            let units = |s: &str| coverage_sdk::pyth::usd_to_units(s.parse::<f64>().unwrap());
-            (f[0].parse().unwrap(), units(f[1]), units(f[2]) as u64)
-        })
+    coverage_sdk::pyth::parse_csv(&text)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.publish_time, r.price, r.conf))
         .collect()
 }
 
@@ -522,11 +519,7 @@ impl TestEnv {
     /// Installs a price (1e-8 units) published at `publish_time`; returns its address.
     pub async fn price_at(&mut self, price: i64, conf: u64, publish_time: i64) -> Pubkey {
         let address = Pubkey::new_unique();
-        oracle::install(
-            &mut self.ctx,
-            &address,
-            &oracle::PriceSpec::new(price, conf, publish_time),
-        );
+        oracle::install(&mut self.ctx, &address, &oracle::test_price(price, conf, publish_time));
         address
     }
 

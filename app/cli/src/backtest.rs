@@ -3,13 +3,13 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::Args;
 use coverage_pool::state::{MarketStatus, PayoutShape, PricingCurve};
 use coverage_sdk::bank::BankTransport;
 use coverage_sdk::config::{usd, Deployment};
 use coverage_sdk::ix;
-use coverage_sdk::pyth::{push_feed_address, usd_to_units, PriceUpdate, SPONSORED_SHARD};
+use coverage_sdk::pyth::{push_feed_address, PriceUpdate, SPONSORED_SHARD};
 use coverage_sdk::transport::{fetch, SendMode, Transport};
 use serde::Serialize;
 
@@ -36,77 +36,7 @@ pub struct BacktestArgs {
     pub max_conf_bps: u16,
 }
 
-/// One CSV row in Pyth units (exponent −8).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Row {
-    /// Line number in the file (1-based, header is line 1).
-    pub line: usize,
-    /// Publish time.
-    pub publish_time: i64,
-    /// Price, 1e-8 units.
-    pub price: i64,
-    /// Confidence, 1e-8 units.
-    pub conf: u64,
-}
-
-/// Parses `publish_time,price,conf` (any column order, named by the header).
-/// Errors name the line: missing columns, unparsable values, times going backwards.
-pub fn parse_csv(text: &str) -> Result<Vec<Row>> {
-    let mut lines = text.lines().enumerate();
-    let Some((_, header)) = lines.next() else {
-        bail!("line 1: empty file (expected a header publish_time,price,conf)")
-    };
-    let cols: Vec<String> = header.split(',').map(|c| c.trim().to_lowercase()).collect();
-    let find = |name: &str| cols.iter().position(|c| c == name);
-    let (Some(t_i), Some(p_i), Some(c_i)) = (find("publish_time"), find("price"), find("conf")) else {
-        bail!("line 1: header must name the columns publish_time, price and conf (got {header:?})");
-    };
-    let mut rows: Vec<Row> = Vec::new();
-    for (i, line) in lines {
-        let n = i + 1;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let f: Vec<&str> = line.split(',').map(str::trim).collect();
-        let get = |k: usize, name: &str| {
-            f.get(k)
-                .copied()
-                .filter(|s| !s.is_empty())
-                .with_context(|| format!("line {n}: missing column {name}"))
-        };
-        let t: i64 = get(t_i, "publish_time")?
-            .parse()
-            .with_context(|| format!("line {n}: publish_time is not an integer unix time"))?;
-        let p: f64 = get(p_i, "price")?
-            .parse()
-            .with_context(|| format!("line {n}: price is not a number"))?;
-        let c: f64 = get(c_i, "conf")?
-            .parse()
-            .with_context(|| format!("line {n}: conf is not a number"))?;
-        if !p.is_finite() || !c.is_finite() || c < 0.0 {
-            bail!("line {n}: price and conf must be finite, conf not negative");
-        }
-        if let Some(prev) = rows.last() {
-            if t < prev.publish_time {
-                bail!(
-                    "line {n}: publish_time {t} goes backwards (line {} had {})",
-                    prev.line,
-                    prev.publish_time
-                );
-            }
-        }
-        rows.push(Row {
-            line: n,
-            publish_time: t,
-            price: usd_to_units(p),
-            conf: usd_to_units(c) as u64,
-        });
-    }
-    if rows.is_empty() {
-        bail!("no rows after the header");
-    }
-    Ok(rows)
-}
+pub use coverage_sdk::pyth::{parse_csv, Row};
 
 /// What a backtest found.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -225,20 +155,4 @@ pub async fn run(a: &BacktestArgs, json: bool) -> Result<()> {
         ],
     );
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bad_files_name_the_line() {
-        let e = |t: &str| format!("{:#}", parse_csv(t).unwrap_err());
-        assert!(e("publish_time,price\n1,1\n").contains("line 1"));
-        assert!(e("publish_time,price,conf\n1,1,0\n2,abc,0\n").contains("line 3: price"));
-        assert!(e("publish_time,price,conf\n5,1,0\n4,1,0\n").contains("line 3: publish_time 4 goes backwards"));
-        assert!(e("publish_time,price,conf\n5,1\n").contains("line 2: missing column conf"));
-        let rows = parse_csv("publish_time,price,conf\n1,0.99701310,0.00300586\n").unwrap();
-        assert_eq!((rows[0].price, rows[0].conf), (99_701_310, 300_586));
-    }
 }

@@ -9,7 +9,7 @@ use coverage_core::shares::DEAD_SHARES;
 use coverage_pool::error::ErrorCode;
 use coverage_pool::state::{MarketStatus, PricingCurve};
 use coverage_pool::{MarketParamsChange, PoolParamsChange};
-use coverage_pool_tests::oracle::{install, install_with_owner, PriceSpec, TEST_FEED};
+use coverage_pool_tests::oracle::{install, install_with_owner, test_price, PriceSpec, TEST_FEED};
 use coverage_pool_tests::solana_program_test::BanksClientError;
 use coverage_pool_tests::*;
 use coverage_sdk::ix::{self, BuyCoverKeys, PoolKeys};
@@ -776,7 +776,7 @@ async fn attack_foreign_owned_copies() {
     install_with_owner(
         &mut w.env.ctx,
         &fake_price,
-        &PriceSpec::new(USD, 0, now),
+        &test_price(USD, 0, now),
         &Pubkey::new_unique(),
     );
     w.refused(
@@ -895,7 +895,7 @@ async fn attack_type_cosplay() {
     // the oracle: the receiver's owner but not a PriceUpdateV2
     let cosplay = Pubkey::new_unique();
     let now = w.env.now().await;
-    install(&mut w.env.ctx, &cosplay, &PriceSpec::new(USD, 0, now));
+    install(&mut w.env.ctx, &cosplay, &test_price(USD, 0, now));
     let mut acc = w.env.ctx.banks_client.get_account(cosplay).await.unwrap().unwrap();
     acc.data[..8].copy_from_slice(&[9; 8]);
     w.env.ctx.set_account(&cosplay, &acc.into());
@@ -1478,7 +1478,7 @@ async fn attack_overflowing_amounts() {
         &PriceSpec {
             exponent: 8,
             price: i64::MAX,
-            ..PriceSpec::new(USD, 0, now)
+            ..test_price(USD, 0, now)
         },
     );
     w.refused(
@@ -1499,7 +1499,7 @@ async fn attack_oracle_on_buy_cover() {
     // the market's last accepted observation is at now − 10
     let t = now;
     w.env.observe_at(&w.market, USD, 0, t - 10).await.unwrap();
-    let good = PriceSpec::new(USD, 10_000, t);
+    let good = test_price(USD, 10_000, t);
     let cases: Vec<(PriceSpec, ErrorCode)> = vec![
         (
             PriceSpec {

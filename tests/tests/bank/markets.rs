@@ -3,7 +3,7 @@
 use anchor_lang::prelude::Pubkey;
 use coverage_pool::error::ErrorCode;
 use coverage_pool::state::{MarketStatus, PayoutShape};
-use coverage_pool_tests::oracle::{install, install_with_owner, PriceSpec};
+use coverage_pool_tests::oracle::{install, install_with_owner, test_price, PriceSpec};
 use coverage_pool_tests::*;
 use pyth_solana_receiver_sdk::price_update::VerificationLevel;
 use solana_signer::Signer;
@@ -123,7 +123,7 @@ async fn adversarial_oracle_inputs_are_refused_and_change_nothing() {
     let (mut env, m) = env_with_market().await;
     env.observe_at(&m, cents(94), 0, T0).await.unwrap();
     env.warp_to(T0 + 30).await;
-    let good = PriceSpec::new(cents(93), 0, T0 + 30);
+    let good = test_price(cents(93), 0, T0 + 30);
     let before = env.snapshot(&[m]).await;
 
     // a byte-identical copy under another owner
@@ -228,7 +228,7 @@ async fn adversarial_oracle_inputs_are_refused_and_change_nothing() {
     let other_pool = coverage_sdk::pda::pool(&creator, 2).0;
     env.warp_to(T0 + 40).await;
     let fresh = Pubkey::new_unique();
-    install(&mut env.ctx, &fresh, &PriceSpec::new(cents(93), 0, T0 + 40));
+    install(&mut env.ctx, &fresh, &test_price(cents(93), 0, T0 + 40));
     let ix = coverage_sdk::ix::check_trigger(&m, &other_pool, &fresh);
     assert_err(env.send(&[ix], &[]).await, ErrorCode::WrongPool);
 }

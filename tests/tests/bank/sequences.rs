@@ -51,7 +51,7 @@ use coverage_pool::constants::CLAIM_WINDOW;
 use coverage_pool::error::ErrorCode;
 use coverage_pool::instructions::CreateMarketArgs;
 use coverage_pool::state::{MarketStatus, PayoutShape, PolicyStatus};
-use coverage_pool_tests::oracle::{self, PriceSpec};
+use coverage_pool_tests::oracle;
 use coverage_pool_tests::*;
 use coverage_sdk::{ix, pda};
 use solana_keypair::Keypair;
@@ -1147,7 +1147,7 @@ impl Seq {
                 oracle::install(
                     &mut self.env.ctx,
                     &address,
-                    &PriceSpec::new(price as i64, conf, publish),
+                    &oracle::test_price(price as i64, conf, publish),
                 );
                 let ix = ix::check_trigger(&self.markets[market], &keys.pool, &address);
                 (send_keeper(&mut self.env, ix).await, m.map(|_| ()))

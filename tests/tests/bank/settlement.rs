@@ -434,12 +434,9 @@ async fn cover_ending_at_midnight_still_counts_for_a_streak_reported_after_it() 
         .unwrap();
     // a keeper then reports a depeg published 3 s before midnight, and it lasts
     env.warp_to(end + 20).await;
-    env.observe(
-        &m,
-        &coverage_pool_tests::oracle::PriceSpec::new(90 * USD / 100, 0, end - 3),
-    )
-    .await
-    .unwrap();
+    env.observe(&m, &coverage_pool_tests::oracle::test_price(90 * USD / 100, 0, end - 3))
+        .await
+        .unwrap();
     env.observe_at(&m, 90 * USD / 100, 0, end - 3 + 3_600).await.unwrap();
     let s = env.market(&m).await.settlement;
     assert_eq!(
