@@ -289,6 +289,28 @@ impl BetaSampler {
 mod tests {
     use super::*;
 
+    #[test]
+    fn uniforms_stay_inside_the_open_interval() {
+        assert_eq!(to_uniform(0), UNIFORM_MIN);
+        assert_eq!(to_uniform(u64::MAX), UNIFORM_MAX);
+        const { assert!(UNIFORM_MIN > 0.0 && UNIFORM_MAX < 1.0) };
+    }
+
+    #[test]
+    fn batch_fills_are_the_scalar_draws() {
+        let z = ziggurat();
+        let (mut a, mut b) = (Rng::for_chunk(9, 4), Rng::for_chunk(9, 4));
+        let mut normals = vec![0.0; 100_000]; // enough to hit the ziggurat's edges and tail
+        let mut uniforms = vec![0.0; 1_000];
+        for _ in 0..3 {
+            a.fill_normals(z, &mut normals);
+            a.fill_uniforms(&mut uniforms);
+            assert!(normals.iter().all(|&x| x == b.normal_with(z)));
+            assert!(uniforms.iter().all(|&x| x == b.uniform()));
+        }
+        assert!(normals.iter().any(|x| x.abs() > ZIG_R), "a tail draw was tested");
+    }
+
     fn moments(mut f: impl FnMut() -> f64, n: usize) -> (f64, f64) {
         let (mut s, mut s2) = (0.0, 0.0);
         for _ in 0..n {

@@ -1146,6 +1146,31 @@ mod tests {
     }
 
     #[test]
+    fn bin_edges_split_the_bins() {
+        // a loss is in bin b or above iff it is above the bin's edge
+        for max in [1u64, 7, 999, 1_000_000, 4_000_000_000_000_000_000] {
+            for total in [1, 2, 3, max / 3, max / 2, max - 1, max, max + 1]
+                .into_iter()
+                .filter(|&t| t >= 1)
+            {
+                let bin = exceedance_bin(total, max).min(EXCEEDANCE_POINTS - 1);
+                for b in 0..EXCEEDANCE_POINTS {
+                    assert_eq!(bin >= b, total > bin_edge(b, max), "{total} of {max}, bin {b}");
+                }
+            }
+        }
+        // the bin of the r-th largest
+        let mut hist = vec![0u64; EXCEEDANCE_POINTS];
+        hist[3] = 5;
+        hist[10] = 2;
+        assert_eq!(tail_bin(&hist, 1), 10);
+        assert_eq!(tail_bin(&hist, 2), 10);
+        assert_eq!(tail_bin(&hist, 3), 3);
+        assert_eq!(tail_bin(&hist, 7), 3);
+        assert_eq!(tail_bin(&hist, 8), 0);
+    }
+
+    #[test]
     fn tail_counts() {
         assert_eq!(tail_count(1_000_000, 0.995), 5_001);
         assert_eq!(tail_count(200_000, 0.995), 1_001);
