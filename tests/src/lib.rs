@@ -217,6 +217,23 @@ impl TestEnv {
         }
     }
 
+    /// `from` sends `amount` collateral straight into the pool's vault (a
+    /// donation, bypassing `deposit`: the inflation attack's move).
+    pub async fn donate_to_vault(&mut self, from: &Staker, amount: u64) {
+        let ix = spl_token_2022::instruction::transfer_checked(
+            &self.keys.token_program,
+            &from.collateral,
+            &self.keys.collateral_mint,
+            &self.keys.vault(),
+            &from.key(),
+            &[],
+            amount,
+            DECIMALS,
+        )
+        .unwrap();
+        self.send(&[ix], &[&from.kp]).await.unwrap();
+    }
+
     /// A new empty collateral token account owned by `owner`.
     pub async fn new_collateral_account(&mut self, owner: &Pubkey) -> Pubkey {
         let mint = self.keys.collateral_mint;

@@ -1577,18 +1577,7 @@ async fn economic_inflation_attack_on_every_tranche_is_unprofitable() {
         let attacker = env.new_staker(10_001 * ONE).await;
         let victim = env.new_staker(20_000 * ONE).await;
         env.deposit(&attacker, t, DEAD_SHARES + 1, 0).await.unwrap();
-        let donate = anchor_spl::token_2022::spl_token_2022::instruction::transfer_checked(
-            &spl_token::ID,
-            &attacker.collateral,
-            &env.keys.collateral_mint,
-            &env.keys.vault(),
-            &attacker.key(),
-            &[],
-            10_000 * ONE,
-            DECIMALS,
-        )
-        .unwrap();
-        env.send(&[donate], &[&attacker.kp]).await.unwrap();
+        env.donate_to_vault(&attacker, 10_000 * ONE).await;
         env.deposit(&victim, t, 20_000 * ONE, 20_000 * ONE).await.unwrap();
         assert_eq!(
             env.balance(&victim.shares[t as usize]).await,

@@ -136,19 +136,7 @@ async fn inflation_attack_leaves_attacker_at_a_loss() {
     assert_eq!(env.balance(&attacker.shares[0]).await, 1);
 
     // donation straight into the vault
-    let vault = env.keys.vault();
-    let donate = spl_token_2022::instruction::transfer_checked(
-        &spl_token::ID,
-        &attacker.collateral,
-        &env.keys.collateral_mint,
-        &vault,
-        &attacker.key(),
-        &[],
-        10_000 * ONE,
-        DECIMALS,
-    )
-    .unwrap();
-    env.send(&[donate], &[&attacker.kp]).await.unwrap();
+    env.donate_to_vault(&attacker, 10_000 * ONE).await;
 
     // the victim gets fair shares: the donation moved no share price
     env.deposit(&victim, 0, 20_000 * ONE, 20_000 * ONE).await.unwrap();
