@@ -598,8 +598,8 @@ pub async fn stake(cli: &Cli, cmd: &StakeCmd) -> Result<()> {
                         format!(
                             "{} shares, redeemable {} to {}",
                             amount(r.shares, d),
-                            time(r.requested_at + i64::from(p.cooldown)),
-                            time(r.requested_at + i64::from(p.cooldown) + i64::from(p.withdraw_window))
+                            time(r.requested_at + i64::from(r.cooldown)),
+                            time(r.requested_at + i64::from(r.cooldown) + i64::from(r.withdraw_window))
                         )
                     })
                     .unwrap_or_else(|| "-".into());

@@ -460,7 +460,10 @@ pub fn cancel_pool_params(authority: &Pubkey, pool: &Pubkey) -> Instruction {
 /// `apply_pool_params` (anyone).
 pub fn apply_pool_params(pool: &Pubkey) -> Instruction {
     build(
-        accounts::ApplyPoolParams { pool: *pool },
+        accounts::ApplyPoolParams {
+            pool: *pool,
+            ledger: pda::ledger(pool).0,
+        },
         instruction::ApplyPoolParams {},
     )
 }

@@ -543,6 +543,12 @@ async fn attack_wrong_pool_market_tranche_mint_vault() {
             ErrorCode::WrongPool,
         ),
         (
+            "apply_pool_params: other pool's ledger",
+            replace(ix::apply_pool_params(&k.pool), &k.ledger(), &other_ledger),
+            vec![],
+            ErrorCode::WrongPool,
+        ),
+        (
             "collect_fees: another treasury",
             ix::collect_fees(&a, &k, &w.buyer.collateral),
             vec![&a_kp],

@@ -285,3 +285,192 @@ async fn pause_stops_deposits_and_sales_only() {
         .unwrap();
     assert!(env.policy(&policy).await.is_none());
 }
+
+/// Premium is earned as it streams (PROTOCOL.md 3.2): what streamed before a
+/// weight change is split with the weights of that time, what streams after
+/// with the new ones. `apply_pool_params` earns the premium due first.
+#[tokio::test]
+async fn a_weight_change_applies_to_premium_earned_after_it() {
+    let mut env = TestEnv::new().await;
+    let auth = env.authority.insecure_clone();
+    let pool = env.keys.pool;
+    let m = env.create_market(market_args()).await.unwrap();
+    let (junior, senior) = (env.new_staker(100_000 * ONE).await, env.new_staker(100_000 * ONE).await);
+    env.deposit(&junior, 0, 100_000 * ONE, 0).await.unwrap();
+    env.deposit(&senior, 1, 100_000 * ONE, 0).await.unwrap();
+    let buyer = env.new_staker(10_000 * ONE).await;
+    env.buy_cover(&buyer, &m, 100_000 * ONE, 60, u64::MAX).await.unwrap();
+    let start = env.pool().await.tranches;
+
+    let mut flip = fee_change(1_000);
+    flip.weights_bps = [6_000, 4_000, 0, 0];
+    env.send(&[ix::queue_pool_params(&auth.pubkey(), &pool, flip)], &[&auth])
+        .await
+        .unwrap();
+    env.warp_by(10 * DAY).await;
+    env.send(&[ix::apply_pool_params(&pool)], &[]).await.unwrap();
+    // an accrual at the same instant earns nothing more
+    env.send(&[ix::accrue_premium(&pool)], &[]).await.unwrap();
+    let after = env.pool().await.tranches;
+    let (g0, g1) = (after[0].assets - start[0].assets, after[1].assets - start[1].assets);
+    assert!(g0 > 0 && g1 > 0);
+    // the 10 days before the change went 70 / 30 (up to a unit of rounding)
+    assert!(g0.abs_diff(7 * g1 / 3) <= 3, "junior {g0}, senior {g1}");
+    assert_eq!(
+        (after[0].premium_weight_bps, after[1].premium_weight_bps),
+        (6_000, 4_000)
+    );
+
+    // the next 10 days go 60 / 40
+    env.warp_by(10 * DAY).await;
+    env.send(&[ix::accrue_premium(&pool)], &[]).await.unwrap();
+    let later = env.pool().await.tranches;
+    let (h0, h1) = (later[0].assets - after[0].assets, later[1].assets - after[1].assets);
+    assert!(h0.abs_diff(3 * h1 / 2) <= 3, "junior {h0}, senior {h1}");
+}
+
+/// Every refusal of the market-change instructions, with its exact error,
+/// and a closed market takes no change.
+#[tokio::test]
+async fn market_changes_refuse_what_they_cannot_do() {
+    let mut env = TestEnv::new().await;
+    let auth = env.authority.insecure_clone();
+    let pool = env.keys.pool;
+    let half = || coverage_pool::instructions::CreateMarketArgs {
+        allocation_bps: 5_000,
+        ..market_args()
+    };
+    let m = env.create_market(half()).await.unwrap();
+    env.create_market(market_args()).await.unwrap();
+    env.create_market(half()).await.unwrap();
+    let change = MarketParamsChange {
+        curve: market_args().curve,
+        allocation_bps: 10_000,
+        activation_delay: 300,
+    };
+    assert_err(
+        env.send(&[ix::apply_market_params(&pool, &m)], &[]).await,
+        ErrorCode::NoPendingChange,
+    );
+    assert_err(
+        env.send(&[ix::cancel_pool_params(&auth.pubkey(), &pool)], &[&auth])
+            .await,
+        ErrorCode::NoPendingChange,
+    );
+    env.send(&[ix::queue_market_params(&auth.pubkey(), &pool, &m, change)], &[&auth])
+        .await
+        .unwrap();
+    assert_err(
+        env.send(&[ix::queue_market_params(&auth.pubkey(), &pool, &m, change)], &[&auth])
+            .await,
+        ErrorCode::ChangeAlreadyQueued,
+    );
+    // the others' 15 000 bps + 10 000 > the pool's leverage of 20 000
+    env.warp_by(10 * DAY).await;
+    let before = env.market(&m).await;
+    assert_err(
+        env.send(&[ix::apply_market_params(&pool, &m)], &[]).await,
+        ErrorCode::InvalidAllocation,
+    );
+    assert_eq!(env.market(&m).await.allocation_bps, before.allocation_bps);
+
+    // a market closed while its change waits keeps its last terms
+    env.send(&[ix::close_market(&auth.pubkey(), &pool, &m)], &[&auth])
+        .await
+        .unwrap();
+    let total = env.pool().await.total_allocation_bps;
+    assert_err(
+        env.send(&[ix::apply_market_params(&pool, &m)], &[]).await,
+        ErrorCode::MarketClosed,
+    );
+    assert_eq!(env.pool().await.total_allocation_bps, total);
+    env.send(&[ix::cancel_market_params(&auth.pubkey(), &pool, &m)], &[&auth])
+        .await
+        .unwrap();
+    assert_err(
+        env.send(&[ix::queue_market_params(&auth.pubkey(), &pool, &m, change)], &[&auth])
+            .await,
+        ErrorCode::MarketClosed,
+    );
+}
+
+/// `queue_pool_params` applies `initialize_pool`'s bounds, each with its error.
+#[tokio::test]
+async fn pool_changes_are_validated_when_queued() {
+    let mut env = TestEnv::new().await;
+    let auth = env.authority.insecure_clone();
+    let pool = env.keys.pool;
+    let cases = [
+        (
+            PoolParamsChange {
+                weights_bps: [7_000, 2_000, 0, 0],
+                ..fee_change(1_000)
+            },
+            ErrorCode::InvalidPremiumWeights,
+        ),
+        (
+            PoolParamsChange {
+                cooldown: 0,
+                ..fee_change(1_000)
+            },
+            ErrorCode::InvalidCooldown,
+        ),
+        (
+            PoolParamsChange {
+                withdraw_window: 0,
+                ..fee_change(1_000)
+            },
+            ErrorCode::InvalidWithdrawWindow,
+        ),
+        (
+            PoolParamsChange {
+                max_leverage_bps: 0,
+                ..fee_change(1_000)
+            },
+            ErrorCode::InvalidMaxLeverage,
+        ),
+    ];
+    for (change, code) in cases {
+        assert_err(
+            env.send(&[ix::queue_pool_params(&auth.pubkey(), &pool, change)], &[&auth])
+                .await,
+            code,
+        );
+        assert_eq!(env.pool().await.pending_change_eta, 0);
+    }
+}
+
+/// A request keeps the cooldown and window it was made under: a change
+/// applied while it waits neither delays it nor makes it lapse early; new
+/// requests follow the new timing.
+#[tokio::test]
+async fn a_timing_change_does_not_re_time_a_waiting_request() {
+    let mut env = TestEnv::new().await;
+    let auth = env.authority.insecure_clone();
+    let pool = env.keys.pool;
+    let (alice, bob) = (env.new_staker(10_000 * ONE).await, env.new_staker(10_000 * ONE).await);
+    env.deposit(&alice, 0, 10_000 * ONE, 0).await.unwrap();
+    env.deposit(&bob, 0, 10_000 * ONE, 0).await.unwrap();
+    let mut slower = fee_change(1_000);
+    slower.cooldown = 14 * DAY as u32;
+    slower.withdraw_window = 3_600;
+    env.send(&[ix::queue_pool_params(&auth.pubkey(), &pool, slower)], &[&auth])
+        .await
+        .unwrap();
+    let queued_at = env.now().await;
+    // alice requests two days in: under the old timing she may redeem from day 9 to day 11
+    env.warp_to(queued_at + 2 * DAY).await;
+    env.request_withdrawal(&alice, 0, 5_000 * ONE).await.unwrap();
+    env.warp_to(queued_at + 10 * DAY).await;
+    env.send(&[ix::apply_pool_params(&pool)], &[]).await.unwrap();
+    env.request_withdrawal(&bob, 0, 5_000 * ONE).await.unwrap();
+    // day 10 + 2 h: past the new one-hour window, inside alice's own
+    env.warp_to(queued_at + 10 * DAY + 7_200).await;
+    env.withdraw(&alice, 0).await.unwrap();
+    assert_eq!(env.balance(&alice.collateral).await, 5_000 * ONE);
+    // bob's request was made under the new 14-day cooldown
+    env.warp_to(queued_at + 17 * DAY).await;
+    assert_err(env.withdraw(&bob, 0).await, ErrorCode::CooldownNotElapsed);
+    env.warp_to(queued_at + 24 * DAY).await;
+    env.withdraw(&bob, 0).await.unwrap();
+}

@@ -1,4 +1,5 @@
 use anchor_lang::prelude::*;
+use coverage_core::staking::WithdrawalTiming;
 
 /// A staker's request to redeem shares of one tranche (PROTOCOL.md 3.1).
 /// PDA `[WITHDRAWAL_SEED, pool, tranche, staker]`: one open request per
@@ -23,6 +24,21 @@ pub struct WithdrawalRequest {
     pub value_at_request: u64,
     /// Unix time of the request (or its renewal).
     pub requested_at: i64,
+    /// The pool's cooldown when the request was made: the request keeps the
+    /// timing it was made under, whatever governance applies meanwhile.
+    pub cooldown: u32,
+    /// The pool's withdraw window when the request was made.
+    pub withdraw_window: u32,
     /// Room to grow.
-    pub reserved: [u8; 64],
+    pub reserved: [u8; 56],
+}
+
+impl WithdrawalRequest {
+    /// When this request opens and lapses (the timing it was made under).
+    pub fn timing(&self) -> WithdrawalTiming {
+        WithdrawalTiming {
+            cooldown: i64::from(self.cooldown),
+            withdraw_window: i64::from(self.withdraw_window),
+        }
+    }
 }

@@ -12,7 +12,7 @@ use crate::error::ErrorCode;
 use crate::events::{AuthorityAccepted, AuthorityProposed, ChangeApplied, ChangeCancelled, ChangeQueued};
 use crate::instructions::admin::create_market::validate_sale_params;
 use crate::instructions::admin::initialize_pool::validate_pool_params;
-use crate::state::{Market, MarketParamsChange, Pool, PoolParamsChange};
+use crate::state::{Market, MarketParamsChange, MarketStatus, Pool, PoolParamsChange, PremiumLedger};
 
 /// The authority signs for its pool.
 #[derive(Accounts)]
@@ -130,15 +130,21 @@ pub fn cancel_pool_params_handler(ctx: Context<PoolAuthority>) -> Result<()> {
 /// Anyone applies a due pool change.
 #[derive(Accounts)]
 pub struct ApplyPoolParams<'info> {
-    #[account(mut)]
+    #[account(mut, has_one = ledger @ ErrorCode::WrongPool)]
     pub pool: Box<Account<'info, Pool>>,
+    #[account(mut)]
+    pub ledger: AccountLoader<'info, PremiumLedger>,
 }
 
 /// `apply_pool_params` — permissionless, once the delay has passed.
 ///
-/// * Checks: a change is queued (`NoPendingChange`) and due
-///   (`ChangeNotReady`); the markets' allocations fit the new leverage
-///   (`InvalidAllocation`).
+/// * Checks: the ledger is the pool's (`WrongPool`); a change is queued
+///   (`NoPendingChange`) and due (`ChangeNotReady`); the markets'
+///   allocations fit the new leverage (`InvalidAllocation`).
+/// * Effects: first earns the premium due up to now under the old weights
+///   (premium is earned as it streams, PROTOCOL.md 3.2: what streamed
+///   before the change is split as the weights then were), then sets the
+///   new parameters.
 /// * Emits `ChangeApplied`.
 pub fn apply_pool_params_handler(ctx: Context<ApplyPoolParams>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
@@ -150,6 +156,7 @@ pub fn apply_pool_params_handler(ctx: Context<ApplyPoolParams>) -> Result<()> {
         pool.total_allocation_bps <= c.max_leverage_bps,
         ErrorCode::InvalidAllocation
     );
+    pool.accrue_premium(&mut *ctx.accounts.ledger.load_mut()?, now)?;
     pool.protocol_fee_bps = c.protocol_fee_bps;
     pool.max_leverage_bps = c.max_leverage_bps;
     pool.cooldown = c.cooldown;
@@ -181,12 +188,14 @@ pub struct MarketAuthority<'info> {
 /// allocation and activation delay (its trigger terms never change).
 ///
 /// * Caller: the pool authority (`Unauthorized`).
-/// * Checks: nothing queued on the market (`ChangeAlreadyQueued`); the
-///   bounds of `create_market`.
+/// * Checks: the market is not closed (`MarketClosed`: closing is final);
+///   nothing queued on the market (`ChangeAlreadyQueued`); the bounds of
+///   `create_market`.
 /// * Emits `ChangeQueued`.
 pub fn queue_market_params_handler(ctx: Context<MarketAuthority>, change: MarketParamsChange) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let market = &mut ctx.accounts.market;
+    require!(market.status != MarketStatus::Closed, ErrorCode::MarketClosed);
     require!(market.pending_change_eta == 0, ErrorCode::ChangeAlreadyQueued);
     validate_sale_params(
         &change.curve,
@@ -235,8 +244,10 @@ pub struct ApplyMarketParams<'info> {
 /// `apply_market_params` — permissionless, once the delay has passed.
 ///
 /// * Checks: a change is queued (`NoPendingChange`) and due
-///   (`ChangeNotReady`); all allocations, this one's new value included,
-///   stay within the pool's leverage (`InvalidAllocation`).
+///   (`ChangeNotReady`); the market is not closed (`MarketClosed`: a market
+///   closed while its change waited keeps its last terms and no allocation);
+///   all allocations, this one's new value included, stay within the pool's
+///   leverage (`InvalidAllocation`).
 /// * Emits `ChangeApplied`.
 pub fn apply_market_params_handler(ctx: Context<ApplyMarketParams>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
@@ -246,15 +257,12 @@ pub fn apply_market_params_handler(ctx: Context<ApplyMarketParams>) -> Result<()
         return err!(ErrorCode::NoPendingChange);
     };
     require!(now >= market.pending_change_eta, ErrorCode::ChangeNotReady);
-    let counted = if market.status == crate::state::MarketStatus::Closed {
-        0
-    } else {
-        market.allocation_bps
-    };
+    require!(market.status != MarketStatus::Closed, ErrorCode::MarketClosed);
+    // (the total is at least this market's allocation, and the new one is bounded)
     let total = pool
         .total_allocation_bps
-        .checked_sub(counted)
-        .and_then(|t| t.checked_add(if counted == 0 { 0 } else { c.allocation_bps }))
+        .checked_sub(market.allocation_bps)
+        .and_then(|t| t.checked_add(c.allocation_bps))
         .ok_or(ErrorCode::MathOverflow)?;
     require!(total <= pool.max_leverage_bps, ErrorCode::InvalidAllocation);
     pool.total_allocation_bps = total;

@@ -19,7 +19,9 @@ use crate::token_ops::transfer_from_signer;
 ///   (`WithdrawalAlreadyRequested`). A *lapsed* request is renewed: its locked
 ///   shares plus `shares` (may be 0) are revalued now and the cooldown restarts.
 /// * Effects: first earns the premium due; `shares` move into the tranche's escrow (still in the supply, so
-///   they bear every loss); the request records their value now (rounded down).
+///   they bear every loss); the request records their value now (rounded down)
+///   and the pool's cooldown and window now: a parameter change applied while
+///   it waits does not re-time it (PROTOCOL.md 3.6).
 /// * Emits `WithdrawalRequested`.
 #[derive(Accounts)]
 #[instruction(tranche: u8)]
@@ -66,8 +68,9 @@ pub fn request_withdrawal_handler(ctx: Context<RequestWithdrawal>, tranche: u8, 
     let request = &ctx.accounts.request;
     let renewing = request.shares > 0;
     if renewing {
+        // (an open request lapses on the timing it was made under)
         require!(
-            now > timing.lapses_at(request.requested_at).or_named()?,
+            now > request.timing().lapses_at(request.requested_at).or_named()?,
             ErrorCode::WithdrawalAlreadyRequested
         );
     } else {
@@ -93,6 +96,7 @@ pub fn request_withdrawal_handler(ctx: Context<RequestWithdrawal>, tranche: u8, 
         )?;
     }
 
+    let (pool_cooldown, pool_window) = (ctx.accounts.pool.cooldown, ctx.accounts.pool.withdraw_window);
     let request = &mut ctx.accounts.request;
     request.version = ACCOUNT_VERSION;
     request.bump = ctx.bumps.request;
@@ -102,6 +106,8 @@ pub fn request_withdrawal_handler(ctx: Context<RequestWithdrawal>, tranche: u8, 
     request.shares = locked;
     request.value_at_request = value_at_request;
     request.requested_at = now;
+    request.cooldown = pool_cooldown;
+    request.withdraw_window = pool_window;
     emit!(WithdrawalRequested {
         pool: request.pool,
         tranche,

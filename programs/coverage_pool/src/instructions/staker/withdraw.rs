@@ -11,8 +11,8 @@ use crate::token_ops::{burn_escrowed_shares, transfer_from_pool};
 ///
 /// * Caller: the request's staker (`NotRequestOwner` for anyone else). Never
 ///   blocked by a pause.
-/// * Checks: the request is this pool's and tranche's; the cooldown has
-///   elapsed (`CooldownNotElapsed`) and the window has not passed
+/// * Checks: the request is this pool's and tranche's; the cooldown it was
+///   made under has elapsed (`CooldownNotElapsed`) and its window has not passed
 ///   (`WithdrawalRequestLapsed`); no market of the pool has an open depeg
 ///   streak (`StreakOpenInPool`: nobody leaves ahead of a claim that is
 ///   forming); the redemption leaves pool capital at or above its required
@@ -76,7 +76,8 @@ pub fn withdraw_handler<'info>(ctx: Context<'info, Withdraw<'info>>, tranche: u8
         .accrue_premium(&mut *ctx.accounts.ledger.load_mut()?, now)?;
     let pool = &ctx.accounts.pool;
     let request = &ctx.accounts.request;
-    pool.withdrawal_timing()
+    request
+        .timing()
         .check_redeemable(request.requested_at, now)
         .or_named()?;
     require!(pool.open_streaks == 0, ErrorCode::StreakOpenInPool);
