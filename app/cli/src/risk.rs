@@ -8,7 +8,7 @@ use anchor_lang::prelude::Pubkey;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use coverage_pool::state::{CoverBook, Market, MarketStatus, PayoutShape, Pool};
-use coverage_risk::{Beta, Copula, Correlation, Frequency, History, Payout, Portfolio};
+use coverage_risk::{Beta, Copula, Correlation, Frequency, History, Payout, Portfolio, PriceHistory};
 use coverage_sdk::transport::{fetch, fetch_zero_copy, Transport};
 use coverage_sdk::{ix::PoolKeys, pda};
 
@@ -39,13 +39,13 @@ pub struct RiskArgs {
     #[arg(long, default_value_t = 0.10)]
     pub cost_of_capital: f64,
     /// For --pool/--demo: Beta prior of each market's annual trigger probability.
-    #[arg(long, num_args = 2, value_names = ["ALPHA", "BETA"], default_values_t = [1.0, 19.0])]
+    #[arg(long, conflicts_with = "portfolio", num_args = 2, value_names = ["ALPHA", "BETA"], default_values_t = [1.0, 19.0])]
     pub prior: Vec<f64>,
     /// For --pool/--demo: observed history, years and years with an event.
-    #[arg(long, num_args = 2, value_names = ["YEARS", "EVENTS"])]
+    #[arg(long, conflicts_with = "portfolio", num_args = 2, value_names = ["YEARS", "EVENTS"])]
     pub history: Option<Vec<f64>>,
     /// For --pool/--demo: Gaussian-copula correlation between every two markets.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, conflicts_with = "portfolio", default_value_t = 0.5)]
     pub correlation: f64,
     /// Write the SVG plots (loss exceedance, tranche loss probabilities) and the JSON report here.
     #[arg(long)]
@@ -119,12 +119,66 @@ pub async fn portfolio_from_pool<T: Transport>(t: &mut T, keys: &PoolKeys, a: &R
     Ok(portfolio)
 }
 
+/// One observed year per window of at most 365 days of each price file; an
+/// event year when the real program's trigger rule fires in it (the
+/// backtest, replayed on the embedded bank with the spec's trigger terms).
+pub async fn history_from_prices(dir: &std::path::Path, spec: &PriceHistory) -> Result<History> {
+    const YEAR: i64 = 365 * 86_400;
+    if spec.prices.is_empty() {
+        bail!("prices: name at least one price file");
+    }
+    let (mut years, mut events) = (0u32, 0u32);
+    for file in &spec.prices {
+        let path = dir.join(file);
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let rows = coverage_sdk::pyth::parse_csv(&text).with_context(|| format!("{}", path.display()))?;
+        let args = crate::backtest::BacktestArgs {
+            prices: path.clone(),
+            strike: spec.strike,
+            recovery: spec.recovery,
+            duration: spec.duration,
+            max_gap: spec.max_gap,
+            max_conf_bps: spec.max_conf_bps,
+        };
+        let mut start = 0;
+        while start < rows.len() {
+            let end = rows[start..]
+                .iter()
+                .position(|r| r.publish_time >= rows[start].publish_time + YEAR)
+                .map_or(rows.len(), |k| start + k);
+            let outcome = crate::backtest::replay(&rows[start..end], &args)
+                .await
+                .with_context(|| format!("{}: backtest", path.display()))?;
+            years += 1;
+            events += u32::from(outcome.triggered);
+            start = end;
+        }
+    }
+    Ok(History {
+        years: f64::from(years),
+        events: f64::from(events),
+    })
+}
+
 /// `cover risk`.
 pub async fn run(cli: &crate::Cli, a: &RiskArgs) -> Result<()> {
     let stdout = std::cell::RefCell::new(crate::output::capture_program_logs());
     let portfolio = if let Some(path) = &a.portfolio {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        Portfolio::from_toml(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?
+        let bad = |e: coverage_risk::RiskError| anyhow!("{}: {e}", path.display());
+        // histories given as price files: the backtest, on the embedded bank, first
+        let mut resolved = std::collections::HashMap::new();
+        for (i, spec) in Portfolio::price_histories(&text).map_err(bad)? {
+            let dir = path.parent().unwrap_or(std::path::Path::new("."));
+            let h = history_from_prices(dir, &spec)
+                .await
+                .with_context(|| format!("{}: market #{}: history from prices", path.display(), i + 1))?;
+            resolved.insert(i, h);
+        }
+        Portfolio::from_toml_resolving(&text, |i, _| {
+            resolved.get(&i).copied().ok_or_else(|| "not resolved".into())
+        })
+        .map_err(bad)?
     } else if a.demo {
         let (mut bank, keys) = crate::demo::play(true, None, true, &stdout).await?;
         portfolio_from_pool(&mut bank, &keys, a).await?

@@ -1,7 +1,10 @@
 //! Small SVG line charts (no dependencies): price against strike and
 //! recovery with the streak and trigger marked; share prices over time.
+//! Every label is escaped (tranche names come from deployment files).
 
 use std::fmt::Write;
+
+use coverage_risk::svg::esc;
 
 /// One line series.
 pub struct Series<'a> {
@@ -72,7 +75,7 @@ fn panel(s: &mut String, p: &Panel, top: f64) {
         s,
         r#"<text x="{ML}" y="{}" font-size="15" font-weight="bold">{}</text>"#,
         top - 14.0,
-        p.title
+        esc(p.title)
     );
     let _ = writeln!(
         s,
@@ -80,6 +83,7 @@ fn panel(s: &mut String, p: &Panel, top: f64) {
         W - ML - MR
     );
     for (a, b, label, color) in &p.spans {
+        let label = esc(label);
         let _ = writeln!(
             s,
             r#"<rect x="{:.1}" y="{top}" width="{:.1}" height="{PH}" fill="{color}" opacity="0.18"/><text x="{:.1}" y="{:.1}" fill="{color}">{label}</text>"#,
@@ -118,9 +122,10 @@ fn panel(s: &mut String, p: &Panel, top: f64) {
         r##"<text x="14" y="{:.1}" transform="rotate(-90 14 {:.1})" text-anchor="middle" fill="#444">{}</text>"##,
         top + PH / 2.0,
         top + PH / 2.0,
-        p.y_label
+        esc(p.y_label)
     );
     for (y, label, color) in &p.hlines {
+        let label = esc(label);
         let _ = writeln!(
             s,
             r#"<line x1="{ML}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="{color}" stroke-dasharray="6 4"/><text x="{:.1}" y="{:.1}" text-anchor="end" fill="{color}">{label}</text>"#,
@@ -132,6 +137,7 @@ fn panel(s: &mut String, p: &Panel, top: f64) {
         );
     }
     for (x, label, color) in &p.vlines {
+        let label = esc(label);
         let _ = writeln!(
             s,
             r#"<line x1="{:.1}" x2="{:.1}" y1="{top}" y2="{:.1}" stroke="{color}" stroke-width="2"/><text x="{:.1}" y="{:.1}" fill="{color}">{label}</text>"#,
@@ -162,7 +168,32 @@ fn panel(s: &mut String, p: &Panel, top: f64) {
             ser.color,
             lx + 26.0,
             top + PH + 40.0,
-            ser.label
+            esc(ser.label)
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_from_deployment_files_are_escaped() {
+        let points = [(0.0, 1.0), (1.0, 2.0)];
+        let svg = render(&[Panel {
+            title: "a <b> & c",
+            series: vec![Series {
+                label: "</text><script>x</script>",
+                color: "#000",
+                points: &points,
+            }],
+            hlines: vec![(1.5, "\"q\"", "#111")],
+            spans: vec![],
+            vlines: vec![],
+            y_label: "y<",
+        }]);
+        assert!(!svg.contains("<script>") && !svg.contains("<b>"), "{svg}");
+        assert!(svg.contains("a &lt;b&gt; &amp; c") && svg.contains("&lt;/text&gt;&lt;script&gt;"));
+        assert!(svg.contains("&quot;q&quot;") && svg.contains("y&lt;"));
     }
 }

@@ -7,6 +7,8 @@
 //!    A market with a Beta prior (optionally updated with `history`, see
 //!    [`posterior`]) draws `p` from its posterior in every scenario, so the
 //!    uncertainty about the parameter is in the results, not only its mean.
+//!    The history may be counts or price files ([`PriceHistory`]), which
+//!    `cover risk` turns into counts by running the backtest.
 //!    The horizon probability is `p_h = 1 − (1 − p)^(horizon_days / 365)`.
 //! 2. **Dependence.** Standard normals `g` are correlated as `z = L g` with
 //!    `L Lᵀ` the correlation matrix (a Cholesky factor that tolerates
@@ -74,7 +76,9 @@ pub mod special;
 pub mod svg;
 
 pub use error::RiskError;
-pub use portfolio::{default_tranche_names, Copula, Correlation, Frequency, History, Market, Payout, Portfolio};
+pub use portfolio::{
+    default_tranche_names, Copula, Correlation, Frequency, History, Market, Payout, Portfolio, PriceHistory,
+};
 pub use sim::{
     for_each_scenario, horizon_probability, simulate, simulate_with, ExceedancePoint, MarketReport, Options, Outcome,
     PosteriorReport, Report, TrancheReport, CHUNK,

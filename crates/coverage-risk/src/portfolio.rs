@@ -96,6 +96,56 @@ pub struct History {
     pub events: f64,
 }
 
+/// Observed history given as price series instead of counts:
+/// `history = { prices = ["usdc-2023.csv"], strike = 0.95, recovery = 0.97,
+/// duration = 3600, max_gap = 3600, max_conf_bps = 500 }`. Each file (CSV
+/// `publish_time,price,conf`, path relative to the portfolio file) is cut into
+/// windows of at most 365 days; each window is the record of one observed
+/// year and counts as an event year if the program's trigger rule, run over
+/// it by the backtest, fires with these trigger terms. `cover risk` runs the
+/// backtest and turns this into a [`History`] (see [`Portfolio::price_histories`]).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceHistory {
+    /// Price files, relative to the portfolio file.
+    pub prices: Vec<String>,
+    /// Strike, USD.
+    pub strike: f64,
+    /// Recovery price, USD (≥ strike).
+    pub recovery: f64,
+    /// Trigger duration, seconds.
+    pub duration: u32,
+    /// Max gap between observations, seconds.
+    pub max_gap: u32,
+    /// Max confidence, bps of price.
+    pub max_conf_bps: u16,
+}
+
+/// A market's `history` table: counts, or price files for the backtest.
+enum RawHistory {
+    Counts(History),
+    Prices(PriceHistory),
+}
+
+fn parse_history(label: &str, v: Option<toml::Value>) -> Result<Option<RawHistory>, RiskError> {
+    let Some(v) = v else { return Ok(None) };
+    let field = format!("{label}.history");
+    let is_prices = v.get("prices").is_some();
+    let parsed = if is_prices {
+        v.try_into().map(RawHistory::Prices)
+    } else {
+        v.try_into().map(RawHistory::Counts)
+    };
+    parsed.map(Some).map_err(|e| {
+        let want = if is_prices {
+            "{ prices = [files], strike, recovery, duration, max_gap, max_conf_bps }"
+        } else {
+            "{ years, events } or { prices = [files], strike, recovery, duration, max_gap, max_conf_bps }"
+        };
+        RiskError::invalid(field, format!("expected {want}: {e}"))
+    })
+}
+
 /// Payout shape of a market.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Payout {
@@ -153,7 +203,7 @@ struct RawMarket {
     cover: f64,
     annual_probability: Option<f64>,
     prior: Option<RawBeta>,
-    history: Option<History>,
+    history: Option<toml::Value>,
     payout: Option<toml::Value>,
 }
 
@@ -214,12 +264,45 @@ fn check_amount(field: &str, v: f64, allow_zero: bool) -> Result<(), RiskError> 
 }
 
 impl Portfolio {
-    /// Parses and validates a portfolio file.
+    /// Parses and validates a portfolio file. A `history` given as price
+    /// files is an error here: it needs the backtest (`cover risk` runs it;
+    /// see [`Portfolio::from_toml_resolving`]).
     pub fn from_toml(text: &str) -> Result<Portfolio, RiskError> {
+        Portfolio::from_toml_resolving(text, |_, _| {
+            Err("history from price files needs the backtest: run it with `cover risk --portfolio FILE`".into())
+        })
+    }
+
+    /// The markets whose `history` is given as price files, by market index.
+    pub fn price_histories(text: &str) -> Result<Vec<(usize, PriceHistory)>, RiskError> {
+        let raw: RawPortfolio = toml::from_str(text).map_err(|e| RiskError::Parse(e.to_string()))?;
+        let mut out = Vec::new();
+        for (i, m) in raw.market.into_iter().enumerate() {
+            if let Some(RawHistory::Prices(h)) = parse_history(&market_label(i, &m.name), m.history)? {
+                out.push((i, h));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Parses and validates a portfolio file, turning each history given as
+    /// price files into counts with `resolve(market index, spec)` (the
+    /// backtest); its error becomes the field's.
+    pub fn from_toml_resolving(
+        text: &str,
+        mut resolve: impl FnMut(usize, &PriceHistory) -> Result<History, String>,
+    ) -> Result<Portfolio, RiskError> {
         let raw: RawPortfolio = toml::from_str(text).map_err(|e| RiskError::Parse(e.to_string()))?;
         let mut markets = Vec::with_capacity(raw.market.len());
         for (i, m) in raw.market.into_iter().enumerate() {
             let label = market_label(i, &m.name);
+            let history = match parse_history(&label, m.history)? {
+                None => None,
+                Some(RawHistory::Counts(h)) => Some(h),
+                Some(RawHistory::Prices(p)) => {
+                    Some(resolve(i, &p).map_err(|e| RiskError::invalid(format!("{label}.history.prices"), e))?)
+                }
+            };
             let frequency = match (m.annual_probability, m.prior) {
                 (Some(_), Some(_)) => {
                     return Err(RiskError::invalid(
@@ -234,7 +317,7 @@ impl Portfolio {
                     ))
                 }
                 (Some(p), None) => {
-                    if m.history.is_some() {
+                    if history.is_some() {
                         return Err(RiskError::invalid(
                             format!("{label}.history"),
                             "history updates a prior: give prior = { alpha, beta } instead of annual_probability",
@@ -247,7 +330,7 @@ impl Portfolio {
                         alpha: b.alpha,
                         beta: b.beta,
                     },
-                    history: m.history,
+                    history,
                 },
             };
             let payout = parse_payout(&label, m.payout)?;

@@ -11,7 +11,8 @@ const RIGHT: f64 = 24.0;
 const TOP: f64 = 48.0;
 const BOTTOM: f64 = 56.0;
 
-fn esc(s: &str) -> String {
+/// Escapes text for an SVG (XML) text node or attribute.
+pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

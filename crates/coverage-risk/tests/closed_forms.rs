@@ -365,7 +365,8 @@ fn bad_portfolio_files_get_clear_errors() {
     let ok_p = "annual_probability = 0.05";
     let msg = |e: RiskError| e.to_string();
 
-    // not positive semi-definite
+    // a 3 × 3 matrix for two markets: the wrong size (the same matrix on three
+    // markets, not positive semi-definite, just below)
     let e = err(&two(
         ok_p,
         "[correlation]\nmatrix = [[1.0, 0.9, -0.9], [0.9, 1.0, 0.9], [-0.9, 0.9, 1.0]]",

@@ -1,8 +1,8 @@
 //! `risk-bench PORTFOLIO.toml [--scenarios N] [--seed S] [--target T]
 //! [--cost-of-capital C] [--threads N] [--out DIR]`: runs the risk engine and
 //! prints the JSON report; the simulation's wall time goes to stderr
-//! (`simulate_seconds=…`). `--out` also writes `exceedance.svg` and
-//! `tranches.svg`. A stand-in for `cover risk` used by scripts/bench_risk.sh.
+//! (`simulate_seconds=…`). `--out` also writes `loss_exceedance.svg` and
+//! `tranche_losses.svg`. A stand-in for `cover risk` used by scripts/bench_risk.sh.
 
 use coverage_risk::{simulate_with, svg_exceedance, svg_tranches, Options, Portfolio};
 use std::process::ExitCode;
@@ -61,8 +61,8 @@ fn run() -> Result<(), String> {
     if let Some(dir) = out {
         std::fs::create_dir_all(&dir).map_err(|e| format!("{dir}: {e}"))?;
         for (name, svg) in [
-            ("exceedance.svg", svg_exceedance(&report)),
-            ("tranches.svg", svg_tranches(&report)),
+            ("loss_exceedance.svg", svg_exceedance(&report)),
+            ("tranche_losses.svg", svg_tranches(&report)),
         ] {
             let p = std::path::Path::new(&dir).join(name);
             std::fs::write(&p, svg).map_err(|e| format!("{}: {e}", p.display()))?;
