@@ -4,7 +4,6 @@
 
 use anchor_lang::prelude::*;
 use coverage_core::math::mul_div_floor;
-use coverage_core::policy::day_of;
 use coverage_core::BPS;
 use coverage_pool::error::ErrorCode;
 use coverage_pool::state::{CoverBook, Market, Pool, PremiumLedger};
@@ -27,7 +26,7 @@ pub fn premium(
         .map_err(|e| error!(ErrorCode::from(e)))?;
     let mut book = *book;
     let mut view = book.view();
-    view.expire(day_of(now - i64::from(market.max_price_age)))
+    view.expire_for_sale(now, i64::from(market.max_price_age))
         .map_err(|e| error!(ErrorCode::from(e)))?;
     market
         .pricing_curve()

@@ -64,6 +64,14 @@ pub fn active_cover_on(active_cover: u64, processed_day: i64, by_end_day: &[u64]
 }
 
 impl CoverBook<'_> {
+    /// Expires what a sale at `now` may drop: only cover that ended before
+    /// any price still acceptable could have been published. A streak may
+    /// yet start up to `max_price_age` in the past, and cover in force then
+    /// must stay on the book for its liability (see [`CoverBook::cover_in_force_at`]).
+    pub fn expire_for_sale(&mut self, now: i64, max_price_age: i64) -> CoreResult<()> {
+        self.expire(day_of(now.safe_sub(max_price_age)?))
+    }
+
     /// Removes cover that ended at or before 00:00 of day `today + 1`… i.e.
     /// every entry with `end_day ≤ today`. At most [`BOOK_DAYS`] steps.
     pub fn expire(&mut self, today: i64) -> CoreResult<()> {

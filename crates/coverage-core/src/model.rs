@@ -589,9 +589,9 @@ impl Model {
             let now = m.now;
             let mk = &mut m.markets[market];
             let curve = mk.params.curve;
-            let horizon = day_of(now - mk.params.terms.max_price_age);
+            let max_price_age = mk.params.terms.max_price_age;
             let mut book = mk.book();
-            book.expire(horizon)?;
+            book.expire_for_sale(now, max_price_age)?;
             let premium = curve.premium(amount, days, *book.active_cover, capacity)?;
             if premium > max_premium {
                 return Err(ModelError::PremiumAboveMax);

@@ -225,6 +225,20 @@ impl Pool {
         }
     }
 
+    /// Moves one market's allocation from `old` to `new` bps (0 for a market
+    /// being created or closed), keeping every allocation within the pool's
+    /// leverage (`InvalidAllocation`). Changes nothing when refused.
+    pub fn reallocate(&mut self, old: u32, new: u32) -> Result<()> {
+        let total = self
+            .total_allocation_bps
+            .checked_sub(old)
+            .and_then(|t| t.checked_add(new))
+            .ok_or(ErrorCode::MathOverflow)?;
+        require!(total <= self.max_leverage_bps, ErrorCode::InvalidAllocation);
+        self.total_allocation_bps = total;
+        Ok(())
+    }
+
     /// The delay of a queued change: longer than a staker needs to leave
     /// (cooldown + withdraw window, as they are now) plus a day's grace.
     pub fn governance_delay(&self) -> i64 {

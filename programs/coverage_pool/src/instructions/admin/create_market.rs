@@ -141,11 +141,7 @@ pub fn create_market_handler(ctx: Context<CreateMarket>, args: CreateMarketArgs)
     args.validate()?;
     let pool = &mut ctx.accounts.pool;
     require!(pool.market_count < MAX_MARKETS, ErrorCode::TooManyMarkets);
-    let total_allocation = pool
-        .total_allocation_bps
-        .checked_add(args.allocation_bps)
-        .ok_or(ErrorCode::MathOverflow)?;
-    require!(total_allocation <= pool.max_leverage_bps, ErrorCode::InvalidAllocation);
+    pool.reallocate(0, args.allocation_bps)?;
 
     let now = Clock::get()?.unix_timestamp;
     let market_key = ctx.accounts.market.key();
@@ -194,7 +190,6 @@ pub fn create_market_handler(ctx: Context<CreateMarket>, args: CreateMarketArgs)
         reserved: [0; 512],
     });
     pool.market_count += 1;
-    pool.total_allocation_bps = total_allocation;
     emit!(MarketCreated {
         pool: pool.key(),
         market: market.key(),

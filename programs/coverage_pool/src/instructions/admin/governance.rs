@@ -258,14 +258,7 @@ pub fn apply_market_params_handler(ctx: Context<ApplyMarketParams>) -> Result<()
     };
     require!(now >= market.pending_change_eta, ErrorCode::ChangeNotReady);
     require!(market.status != MarketStatus::Closed, ErrorCode::MarketClosed);
-    // (the total is at least this market's allocation, and the new one is bounded)
-    let total = pool
-        .total_allocation_bps
-        .checked_sub(market.allocation_bps)
-        .and_then(|t| t.checked_add(c.allocation_bps))
-        .ok_or(ErrorCode::MathOverflow)?;
-    require!(total <= pool.max_leverage_bps, ErrorCode::InvalidAllocation);
-    pool.total_allocation_bps = total;
+    pool.reallocate(market.allocation_bps, c.allocation_bps)?;
     market.curve = c.curve;
     market.allocation_bps = c.allocation_bps;
     market.activation_delay = c.activation_delay;

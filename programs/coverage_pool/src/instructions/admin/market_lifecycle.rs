@@ -72,7 +72,7 @@ pub fn close_market_handler(ctx: Context<CloseMarket>) -> Result<()> {
     }
     market.status = MarketStatus::Closed;
     let pool = &mut ctx.accounts.pool;
-    pool.total_allocation_bps = pool.total_allocation_bps.saturating_sub(market.allocation_bps);
+    pool.reallocate(market.allocation_bps, 0)?;
     emit!(MarketClosed { market: market.key() });
     Ok(())
 }

@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 use coverage_core::math::mul_div_floor;
-use coverage_core::policy::{day_of, policy_term};
+use coverage_core::policy::policy_term;
 use coverage_core::BPS;
 
 use crate::constants::*;
@@ -130,11 +130,9 @@ pub fn buy_cover_handler(ctx: Context<BuyCover>, amount: u64, days: u16, max_pre
     let premium = {
         let mut book = ctx.accounts.book.load_mut()?;
         let mut view = book.view();
-        // expire only cover that ended before any price still acceptable
-        // could have been published: a streak may yet start up to
-        // `max_price_age` in the past, and cover in force then must stay on
-        // the book for its liability (it counts against capacity meanwhile)
-        view.expire(day_of(now - i64::from(ctx.accounts.market.max_price_age)))
+        // (cover a streak still to be reported may need stays on the book,
+        // counting against capacity meanwhile)
+        view.expire_for_sale(now, i64::from(ctx.accounts.market.max_price_age))
             .or_named()?;
         let active = *view.active_cover;
         let premium = ctx
