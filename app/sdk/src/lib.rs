@@ -5,6 +5,7 @@
 //! `coverage_pool::instruction`, so the SDK never re-describes bytes. The
 //! pure core (`coverage_core`) is re-exported for quotes and replays.
 
+#[cfg(feature = "bank")]
 pub mod bank;
 pub mod config;
 pub mod errors;
