@@ -1,6 +1,7 @@
 //! Fuzz target over the pure core's state machine (`coverage_core::model`):
 //! random operation sequences on a pool with 1–4 tranches and 1–3 markets,
-//! invariants 1–6 of PROTOCOL.md checked after every step.
+//! invariants 1–6 of PROTOCOL.md checked after every step (and the model's
+//! own: no eligible policy is ever closed unpaid).
 //!
 //! Short run (CI): `cargo fuzz run state_machine -s none -- -max_total_time=60`
 //! Long run: see SECURITY.md.
@@ -23,7 +24,7 @@ enum Op {
     Deposit { user: u8, tranche: u8, amount: u32 },
     Request { user: u8, tranche: u8, shares_pct: u8 },
     Cancel { user: u8, tranche: u8 },
-    Withdraw { user: u8, tranche: u8 },
+    Withdraw { user: u8, tranche: u8, price_bp: u16 },
     Buy { user: u8, market: u8, amount: u32, days: u16 },
     Accrue,
     Observe { market: u8, price_bp: u16, conf_bp: u8, back: u16 },
@@ -31,6 +32,8 @@ enum Op {
     Release { market: u8 },
     Reopen { market: u8 },
     Advance { secs: u32 },
+    ClosePolicy { id: u16 },
+    CloseMarket { market: u8 },
 }
 
 #[derive(Arbitrary, Debug)]
@@ -62,7 +65,8 @@ fuzz_target!(|input: Input| {
         min_cover: ONE,
         claim_window: 30 * 86_400,
     };
-    let mut m = Model::new(1_677_628_800, params);
+    // markets are created at genesis and open after the governance delay
+    let mut m = Model::new(1_677_628_800 - 10 * 86_400, params);
     let markets = 1 + (input.markets % 3) as usize;
     for i in 0..markets {
         m.add_market(MarketParams {
@@ -73,6 +77,7 @@ fuzz_target!(|input: Input| {
             activation_delay: 120,
         });
     }
+    m.advance(m.governance_delay());
     for u in 0..4 {
         m.fund(u, 10_000_000 * ONE);
     }
@@ -88,8 +93,11 @@ fuzz_target!(|input: Input| {
                 m.request_withdrawal(u, t, held * u64::from(shares_pct % 101) / 100).is_ok()
             }
             Op::Cancel { user, tranche } => m.cancel_withdrawal(u32::from(user % 4), tranche as usize % n).is_ok(),
-            Op::Withdraw { user, tranche } => {
-                let r = m.withdraw(u32::from(user % 4), tranche as usize % n);
+            Op::Withdraw { user, tranche, price_bp } => {
+                // one price for every market's feed: healthy, or anywhere down to 0.80
+                let price = USD - u64::from(price_bp % 2_001) * USD / 10_000;
+                let obs: Vec<Observation> = m.markets.iter().map(|mk| Observation { price: UnitPrice { price, conf: 10_000 }, publish_time: m.now.max(mk.streak.last_publish_time) }).collect();
+                let r = m.withdraw(u32::from(user % 4), tranche as usize % n, &obs);
                 if r.is_ok() {
                     let required = m.required_capital().unwrap();
                     assert!(required <= m.capital(), "step {step}: invariant 5: capital below required after a withdrawal");
@@ -139,6 +147,8 @@ fuzz_target!(|input: Input| {
             }
             Op::Release { market } => m.release_reserve(market as usize % markets).is_ok(),
             Op::Reopen { market } => m.reopen_market(market as usize % markets).is_ok(),
+            Op::ClosePolicy { id } => !m.policies.is_empty() && m.close_policy(usize::from(id) % m.policies.len()).is_ok(),
+            Op::CloseMarket { market } => m.close_market(market as usize % markets).is_ok(),
             Op::Advance { secs } => {
                 m.advance(i64::from(secs % (10 * 86_400)));
                 true

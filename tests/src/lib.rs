@@ -36,6 +36,8 @@ pub use solana_signer;
 
 /// Seconds in a day.
 pub const DAY: i64 = 86_400;
+/// The bank's clock at start: 2023-02-01 00:00 UTC.
+pub const GENESIS: i64 = 1_675_209_600;
 /// Collateral decimals used by the default environment (USDC's).
 pub const DECIMALS: u8 = 6;
 /// One whole collateral token in base units.
@@ -121,8 +123,9 @@ pub async fn start_bank() -> ProgramTestContext {
     // both programs natively (coverage_pool and the example integrator), as the SDK's bank transport does
     let pt: ProgramTest = coverage_sdk::bank::program_test();
     let mut ctx = pt.start_with_context().await;
-    // 2023-03-01 00:00 UTC: the replays of March 2023 warp forward from here
-    set_time(&mut ctx, 1_677_628_800).await;
+    // 2023-02-01 00:00 UTC: a new market opens after the governance delay
+    // (10 days with the default pool), well before the replays of March 2023
+    set_time(&mut ctx, GENESIS).await;
     ctx
 }
 
@@ -313,19 +316,39 @@ impl TestEnv {
         self.send(&[ix], &[&staker.kp]).await
     }
 
-    /// `withdraw` by `staker` of its own request in `tranche`.
+    /// `withdraw` by `staker` of its own request in `tranche`, with a fresh
+    /// healthy price of every market's feed.
     pub async fn withdraw(&mut self, staker: &Staker, tranche: u8) -> Result<(), BanksClientError> {
+        let prices = self.healthy_prices().await;
+        self.withdraw_with_prices(staker, tranche, &prices).await
+    }
+
+    /// `withdraw` by `staker` with `prices[i]` as market `i`'s price update.
+    pub async fn withdraw_with_prices(
+        &mut self,
+        staker: &Staker,
+        tranche: u8,
+        prices: &[Pubkey],
+    ) -> Result<(), BanksClientError> {
         let request = self.request_address(staker, tranche);
-        let markets = self.pool().await.market_count;
-        let ix = ix::withdraw(
-            &staker.key(),
-            &self.keys,
-            tranche,
-            &request,
-            &staker.collateral,
-            markets,
-        );
+        let ix = ix::withdraw(&staker.key(), &self.keys, tranche, &request, &staker.collateral, prices);
         self.send(&[ix], &[&staker.kp]).await
+    }
+
+    /// A fresh healthy price update ($1.00 ± 0.0001, published now) of each
+    /// market's feed, in market order: what `withdraw` reads.
+    pub async fn healthy_prices(&mut self) -> Vec<Pubkey> {
+        let count = self.pool().await.market_count;
+        let now = self.now().await;
+        let mut out = Vec::new();
+        for i in 0..count {
+            let m = self.market(&pda::market(&self.keys.pool, i).0).await;
+            let address = Pubkey::new_unique();
+            let spec = oracle::PriceSpec::new(m.feed_id, 100_000_000, 10_000, now);
+            oracle::install(&mut self.ctx, &address, &spec);
+            out.push(address);
+        }
+        out
     }
 
     /// Address of `staker`'s withdrawal request in `tranche`.
@@ -440,8 +463,21 @@ pub fn market_args() -> CreateMarketArgs {
 }
 
 impl TestEnv {
-    /// `create_market` signed by the pool authority; returns the market address.
+    /// `create_market` signed by the pool authority, then the clock moves to
+    /// the market's opening (`sales_open_at`, the governance delay later);
+    /// returns the market address.
     pub async fn create_market(&mut self, args: CreateMarketArgs) -> Result<Pubkey, BanksClientError> {
+        let market = self.create_market_unopened(args).await?;
+        let opens = self.market(&market).await.sales_open_at;
+        if opens > self.now().await {
+            self.warp_to(opens).await;
+        }
+        Ok(market)
+    }
+
+    /// `create_market` signed by the pool authority, the clock left as it is
+    /// (the market sells nothing until `sales_open_at`).
+    pub async fn create_market_unopened(&mut self, args: CreateMarketArgs) -> Result<Pubkey, BanksClientError> {
         let index = self.pool().await.market_count;
         let auth = self.authority.insecure_clone();
         let payer = self.ctx.payer.pubkey();

@@ -26,7 +26,9 @@ use crate::backtest::parse_csv;
 use crate::output::{amount, share_price, time};
 
 const ONE: u64 = 1_000_000;
-const START: i64 = 1_677_628_800; // 2023-03-01 00:00 UTC
+/// The markets open for sales at 2023-03-01 00:00 UTC (the pool and its
+/// markets are created the governance delay before, on the bank).
+const OPEN: i64 = 1_677_628_800;
 
 /// A tranche in the report.
 #[derive(Serialize, Clone, Debug)]
@@ -129,9 +131,10 @@ pub async fn play(
     let rows = parse_csv(include_str!("../../../data/usdc-2023-03-svb.csv")).context("the embedded USDC series")?;
     let deployment = Deployment::parse(include_str!("../../../migrations/demo.toml"))?;
 
-    let mut bank = BankTransport::start(START).await?;
+    let start = OPEN - deployment.pool.market_opening_delay();
+    let mut bank = BankTransport::start(start).await?;
     let (keys, mint_auth, _treasury) = bank.deploy(&deployment).await?;
-    say(format!("● {} — pool {} from migrations/demo.toml: {} tranches, {} markets, on an embedded bank running the real program", time(START), keys.pool, deployment.pool.tranches.len(), deployment.markets.len()));
+    say(format!("● {} — pool {} from migrations/demo.toml: {} tranches, {} markets, on an embedded bank running the real program", time(start), keys.pool, deployment.pool.tranches.len(), deployment.markets.len()));
     let usdc_market = pda::market(&keys.pool, 0).0;
     let usdt_market = pda::market(&keys.pool, 1).0;
     let usdc_feed = deployment.markets[0].feed_id()?;
@@ -161,6 +164,11 @@ pub async fn play(
         ));
     }
     let prices_start = share_prices(&mut bank, &keys).await?;
+    bank.set_time(OPEN).await?;
+    say(format!(
+        "● {} — the markets open for sales, the governance delay after their creation (cooldown + window + 1 day: time for a staker who disagrees to leave)",
+        time(OPEN)
+    ));
 
     // healthy prices on both push feeds, then buyers
     let now = bank.now().await?;
@@ -342,22 +350,16 @@ pub async fn play(
 
     // alice redeems after the cooldown: the claim hit her locked shares too
     let p: Pool = fetch(&mut bank, &keys.pool).await?;
-    let requested = alice_request.unwrap_or(START);
+    let requested = alice_request.unwrap_or(OPEN);
     let opens = requested + i64::from(p.cooldown);
     if bank.now().await? < opens {
         bank.set_time(opens).await?;
     }
     let before = bank.token_balance(&alice.usdc).await?;
     let req = pda::withdrawal_request(&keys.pool, 0, &alice.kp.pubkey()).0;
+    let prices = coverage_sdk::transport::market_price_updates(&mut bank, &keys.pool, p.market_count).await?;
     bank.send(
-        &[ix::withdraw(
-            &alice.kp.pubkey(),
-            &keys,
-            0,
-            &req,
-            &alice.usdc,
-            p.market_count,
-        )],
+        &[ix::withdraw(&alice.kp.pubkey(), &keys, 0, &req, &alice.usdc, &prices)],
         &[&alice.kp],
         SendMode::Send,
     )

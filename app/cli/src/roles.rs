@@ -437,7 +437,7 @@ pub async fn market(cli: &Cli, cmd: &MarketCmd) -> Result<()> {
             if cli.json {
                 println!(
                     "{}",
-                    json!({"market": address.to_string(), "pool": m.pool.to_string(), "status": format!("{:?}", m.status), "paused": m.paused, "epoch": m.epoch, "feed_id": feed_id_hex(&m.feed_id), "feed_account": push_feed_address(&m.feed_id, SPONSORED_SHARD).to_string(), "strike": m.strike, "recovery": m.recovery, "duration": m.duration, "max_gap": m.max_gap, "max_price_age": m.max_price_age, "max_conf_bps": m.max_conf_bps, "last_publish_time": m.last_publish_time, "streak_start": m.streak_start, "event": {"epoch": m.event.epoch, "streak_start": m.event.streak_start, "trigger_time": m.event.trigger_time, "lowest_price": m.event.lowest_price}, "policies": m.policy_count})
+                    json!({"market": address.to_string(), "pool": m.pool.to_string(), "status": format!("{:?}", m.status), "paused": m.paused, "epoch": m.epoch, "feed_id": feed_id_hex(&m.feed_id), "feed_account": push_feed_address(&m.feed_id, SPONSORED_SHARD).to_string(), "strike": m.strike, "recovery": m.recovery, "duration": m.duration, "max_gap": m.max_gap, "max_price_age": m.max_price_age, "max_conf_bps": m.max_conf_bps, "last_publish_time": m.last_publish_time, "sales_open_at": m.sales_open_at, "streak_start": m.streak_start, "event": {"epoch": m.event.epoch, "streak_start": m.event.streak_start, "trigger_time": m.event.trigger_time, "lowest_price": m.event.lowest_price}, "policies": m.policy_count})
                 );
                 return Ok(());
             }
@@ -449,6 +449,7 @@ pub async fn market(cli: &Cli, cmd: &MarketCmd) -> Result<()> {
                     format!("{:?}{}", m.status, if m.paused { " (paused)" } else { "" }),
                 ),
                 ("epoch", m.epoch.to_string()),
+                ("sales open", time(m.sales_open_at)),
                 ("feed id", feed_id_hex(&m.feed_id)),
                 (
                     "push feed account",
@@ -564,14 +565,8 @@ pub async fn stake(cli: &Cli, cmd: &StakeCmd) -> Result<()> {
         }
         StakeCmd::Withdraw { tranche, .. } => {
             let req = pda::withdrawal_request(&keys.pool, *tranche, &me).0;
-            let ix = ix::withdraw(
-                &me,
-                &keys,
-                *tranche,
-                &req,
-                &ata(&me, &keys.collateral_mint),
-                p.market_count,
-            );
+            let prices = coverage_sdk::transport::market_price_updates(&mut t, &keys.pool, p.market_count).await?;
+            let ix = ix::withdraw(&me, &keys, *tranche, &req, &ata(&me, &keys.collateral_mint), &prices);
             let sig = t.send(&[ix], &[], SendMode::Send).await?;
             say(cli, "withdraw", &sig, json!({}));
         }

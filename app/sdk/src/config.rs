@@ -71,6 +71,19 @@ pub struct PoolConfig {
     pub protocol_fee_bps: u16,
 }
 
+impl PoolConfig {
+    /// Seconds between a market's creation and its first sale on this pool:
+    /// the governance delay (cooldown + withdraw window + 1 day).
+    pub fn market_opening_delay(&self) -> i64 {
+        coverage_core::staking::WithdrawalTiming {
+            cooldown: i64::from(self.cooldown_secs),
+            withdraw_window: i64::from(self.withdraw_window_secs),
+        }
+        .governance_delay()
+        .expect("u32 durations cannot overflow")
+    }
+}
+
 /// Payout shape in a config.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(untagged)]

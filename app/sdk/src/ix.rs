@@ -165,15 +165,17 @@ pub fn cancel_withdrawal(
 }
 
 /// `withdraw` of the request at `request`, paying into `staker_collateral`.
-/// `market_count` is the pool's number of markets: their cover books go in
-/// the remaining accounts, in market order (the required-capital check).
+/// `price_updates` holds one price update account per market of the pool, in
+/// market order (its feed's push account: [`crate::transport::market_price_updates`]);
+/// each market, its book and that price go in the remaining accounts
+/// ([`market_accounts`]).
 pub fn withdraw(
     staker: &Pubkey,
     keys: &PoolKeys,
     tranche: u8,
     request: &Pubkey,
     staker_collateral: &Pubkey,
-    market_count: u32,
+    price_updates: &[Pubkey],
 ) -> Instruction {
     let mut ix = build(
         accounts::Withdraw {
@@ -190,14 +192,26 @@ pub fn withdraw(
         },
         instruction::Withdraw { tranche },
     );
-    ix.accounts.extend(market_books(&keys.pool, market_count));
+    ix.accounts.extend(market_accounts(&keys.pool, price_updates));
     ix
 }
 
-/// The pool's cover books in market order, as read-only remaining accounts.
-pub fn market_books(pool: &Pubkey, market_count: u32) -> Vec<AccountMeta> {
-    (0..market_count)
-        .map(|i| AccountMeta::new_readonly(pda::book(&pda::market(pool, i).0).0, false))
+/// `withdraw`'s remaining accounts: for each market of the pool in order
+/// (`price_updates[i]` is market `i`'s), the market, its cover book and the
+/// price update, all read-only. A transaction lists an account once, so
+/// markets sharing a feed share its account.
+pub fn market_accounts(pool: &Pubkey, price_updates: &[Pubkey]) -> Vec<AccountMeta> {
+    price_updates
+        .iter()
+        .enumerate()
+        .flat_map(|(i, price)| {
+            let market = pda::market(pool, i as u32).0;
+            [
+                AccountMeta::new_readonly(market, false),
+                AccountMeta::new_readonly(pda::book(&market).0, false),
+                AccountMeta::new_readonly(*price, false),
+            ]
+        })
         .collect()
 }
 

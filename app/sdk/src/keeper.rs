@@ -2,13 +2,15 @@
 //! on a real cluster and by `cover demo` on the embedded bank.
 //!
 //! One [`Keeper::tick`] walks every market of the pool:
-//! * active market: reads the market's Pyth push-feed account (derived from
-//!   its feed id) and calls `check_trigger` when the publish time moved past
-//!   the market's last accepted observation;
+//! * active market (once open): reads the market's Pyth push-feed account
+//!   (derived from its feed id) and calls `check_trigger` when the publish
+//!   time moved past the market's last accepted observation;
 //! * triggered market: settles every unsettled policy of the epoch in full
 //!   batches (creating owners' associated token accounts when missing), then
 //!   releases the reserve when the rules allow;
-//! * closes policies that are finished (rent back to their owners).
+//! * closes policies that are finished and that no late report can still
+//!   make eligible (the program's rule, `coverage_core::policy::policy_closable`;
+//!   rent back to their owners).
 //!
 //! No double submissions: each action is derived from on-chain state read in
 //! the same tick and confirmed before the next; a retry first re-reads the
@@ -194,7 +196,9 @@ impl Keeper {
 
     async fn market_pass<T: Transport>(&mut self, t: &mut T, keys: &PoolKeys, address: &Pubkey) -> Result<()> {
         let mut market: Market = fetch(t, address).await?;
-        if matches!(market.status, MarketStatus::Active | MarketStatus::StreakOpen) {
+        // a new market takes observations once it opens (`sales_open_at`)
+        let open = market.is_open(t.now().await?);
+        if open && matches!(market.status, MarketStatus::Active | MarketStatus::StreakOpen) {
             self.check(t, address, &market).await?;
             market = fetch(t, address).await?;
         }
@@ -336,11 +340,14 @@ impl Keeper {
         let policies = t.policies(address, market.policy_count).await?;
         let mut closed = 0;
         for (p, policy) in policies {
-            let may_still_pay = market.status == MarketStatus::StreakOpen
-                || (market.status == MarketStatus::Triggered
-                    && market.epoch == policy.epoch
-                    && !market.settlement.released);
-            let closable = policy.status == PolicyStatus::Settled || (now >= policy.end_time && !may_still_pay);
+            // the program's own rule: never close a policy a late report could still make eligible
+            let closable = coverage_core::policy::policy_closable(
+                policy.status == PolicyStatus::Settled,
+                policy.epoch,
+                policy.end_time,
+                &market.claims(),
+                now,
+            );
             if !closable {
                 continue;
             }

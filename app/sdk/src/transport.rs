@@ -86,6 +86,22 @@ pub async fn fetch_zero_copy<T: bytemuck::Pod + anchor_lang::Discriminator, X: T
     Ok(crate::quote::decode_zero_copy::<T>(&acc.data)?)
 }
 
+/// The push-feed account of every market of `pool` (`market_count` of them),
+/// in market order: what `withdraw` reads (see [`crate::ix::withdraw`]).
+pub async fn market_price_updates<X: Transport>(t: &mut X, pool: &Pubkey, market_count: u32) -> Result<Vec<Pubkey>> {
+    let addresses: Vec<Pubkey> = (0..market_count).map(|i| pda::market(pool, i).0).collect();
+    let mut out = Vec::with_capacity(addresses.len());
+    for (a, acc) in addresses.iter().zip(t.accounts(&addresses).await?) {
+        let acc = acc.ok_or_else(|| anyhow!("market {a} does not exist"))?;
+        let market: coverage_pool::state::Market = crate::decode(&acc.data)?;
+        out.push(crate::pyth::push_feed_address(
+            &market.feed_id,
+            crate::pyth::SPONSORED_SHARD,
+        ));
+    }
+    Ok(out)
+}
+
 /// A real cluster over JSON-RPC.
 pub struct RpcTransport {
     client: solana_rpc_client::nonblocking::rpc_client::RpcClient,

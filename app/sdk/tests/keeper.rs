@@ -7,15 +7,24 @@ use coverage_sdk::config::Deployment;
 use coverage_sdk::keeper::{Keeper, KeeperConfig};
 use coverage_sdk::pda;
 use coverage_sdk::pyth::{push_feed_address, PriceUpdate, SPONSORED_SHARD};
-use coverage_sdk::transport::{fetch, SendMode};
+use coverage_sdk::transport::{fetch, SendMode, Transport};
+use solana_keypair::Keypair;
+use solana_signer::Signer;
 
 const T0: i64 = 1_678_338_000;
 
+/// The demo's pool, created the governance delay before T0 so its markets are open at T0.
 async fn demo_bank() -> (BankTransport, coverage_sdk::ix::PoolKeys, [u8; 32]) {
-    let mut bank = BankTransport::start(T0).await.unwrap();
+    let (bank, keys, feed, _) = demo_bank_with_mint().await;
+    (bank, keys, feed)
+}
+
+async fn demo_bank_with_mint() -> (BankTransport, coverage_sdk::ix::PoolKeys, [u8; 32], Keypair) {
     let d = Deployment::parse(include_str!("../../../migrations/demo.toml")).unwrap();
-    let (keys, _, _) = bank.deploy(&d).await.unwrap();
-    (bank, keys, d.markets[0].feed_id().unwrap())
+    let mut bank = BankTransport::start(T0 - d.pool.market_opening_delay()).await.unwrap();
+    let (keys, mint_authority, _) = bank.deploy(&d).await.unwrap();
+    bank.set_time(T0).await.unwrap();
+    (bank, keys, d.markets[0].feed_id().unwrap(), mint_authority)
 }
 
 #[tokio::test]
@@ -77,4 +86,70 @@ async fn a_real_run_checks_triggers_and_settles_without_double_submissions() {
         .unwrap()
         .prometheus()
         .contains("cover_keeper_triggers_total 1"));
+}
+
+/// The keeper closes finished policies by the program's own rule: never one
+/// that a depeg published before its end, still to be reported, could pay.
+#[tokio::test]
+async fn the_keeper_never_closes_a_policy_a_late_report_could_still_pay() {
+    let (mut bank, keys, feed, mint_authority) = demo_bank_with_mint().await;
+    let account = push_feed_address(&feed, SPONSORED_SHARD);
+    let market = pda::market(&keys.pool, 0).0;
+    // capital, then a one-day policy
+    let staker = Keypair::new();
+    let buyer = Keypair::new();
+    for w in [&staker, &buyer] {
+        bank.airdrop(&w.pubkey(), 1_000_000_000).await.unwrap();
+    }
+    let staker_usdc = bank
+        .token_account(&keys.collateral_mint, &staker.pubkey())
+        .await
+        .unwrap();
+    let buyer_usdc = bank
+        .token_account(&keys.collateral_mint, &buyer.pubkey())
+        .await
+        .unwrap();
+    bank.mint_to(&keys.collateral_mint, &mint_authority, &staker_usdc, 100_000_000_000)
+        .await
+        .unwrap();
+    bank.mint_to(&keys.collateral_mint, &mint_authority, &buyer_usdc, 1_000_000_000)
+        .await
+        .unwrap();
+    let shares = bank.token_account(&keys.share_mint(0), &staker.pubkey()).await.unwrap();
+    let deposit = coverage_sdk::ix::deposit(&staker.pubkey(), &keys, 0, &staker_usdc, &shares, 100_000_000_000, 0);
+    bank.send(&[deposit], &[&staker], SendMode::Send).await.unwrap();
+    bank.install_price(&account, &PriceUpdate::new(feed, 100_000_000, 10_000, T0));
+    let k = coverage_sdk::ix::BuyCoverKeys {
+        keys,
+        market,
+        policy_id: 0,
+        payer_collateral: buyer_usdc,
+        price_update: account,
+    };
+    let buy = coverage_sdk::ix::buy_cover(&buyer.pubkey(), &buyer.pubkey(), &k, 10_000_000_000, 1, u64::MAX);
+    bank.send(&[buy], &[&buyer], SendMode::Send).await.unwrap();
+    let policy = pda::policy(&market, 0).0;
+    let end = fetch::<coverage_pool::state::Policy, _>(&mut bank, &policy)
+        .await
+        .unwrap()
+        .end_time;
+    let mut keeper = Keeper::new(KeeperConfig::new(keys.pool), Box::new(|_| {}));
+    // 10 s after the end the feed's last price is from 5 s before it: a depeg
+    // published in between could still be reported, so the policy stays
+    bank.set_time(end + 10).await.unwrap();
+    bank.install_price(&account, &PriceUpdate::new(feed, 100_000_000, 10_000, end - 5));
+    keeper.tick(&mut bank).await.unwrap();
+    assert!(
+        bank.account(&policy).await.unwrap().is_some(),
+        "closed while still claimable"
+    );
+    assert_eq!(keeper.metrics.lock().unwrap().policies_closed, 0);
+    // max_price_age (60 s) after the end no report can reach it any more
+    bank.set_time(end + 60).await.unwrap();
+    keeper.tick(&mut bank).await.unwrap();
+    assert!(
+        bank.account(&policy).await.unwrap().is_none(),
+        "finished policy left open"
+    );
+    assert_eq!(keeper.metrics.lock().unwrap().policies_closed, 1);
 }

@@ -7,9 +7,10 @@
 //!   after `processed_day`.
 //! * `active_cover`: the sum of those entries (cover not yet expired as of
 //!   the end of `processed_day`), including cover still waiting to activate.
-//! * `pending_*`: cover by activation minute, for the last [`PENDING_SLOTS`]
-//!   minutes of sales: what a trigger must leave out because it was not yet
-//!   active when the streak began.
+//! * `pending_*`: cover by activation minute, a ring of [`PENDING_SLOTS`]
+//!   minutes: what a trigger must leave out because it was not yet active
+//!   when the streak began. Exact for every activation window up to
+//!   [`MAX_ACTIVATION_WINDOW`] (const-asserted here and in the program).
 
 use crate::math::{CoreResult, SafeMath};
 use crate::policy::{day_of, ACTIVATION_GRANULARITY, MAX_TERM_DAYS};
@@ -18,14 +19,24 @@ use crate::CoreError;
 /// Days in the expiry ring: more than the longest term plus the longest
 /// activation delay (a day), so no two live entries share a slot.
 pub const BOOK_DAYS: usize = 384;
-/// Activation-minute slots: more than the longest activation delay (1 hour)
-/// in minutes, so every sale that could still be pending is kept.
-pub const PENDING_SLOTS: usize = 64;
-/// Longest activation delay the pending slots cover, seconds.
-pub const MAX_PENDING_SECONDS: i64 = 3_600;
+/// Longest activation window the book is exact for, seconds: a market's
+/// `max_price_age + activation_delay` (1 hour + 2 hours at the program's
+/// bounds, which assert they fit). A streak can be reported up to
+/// `max_price_age` after it began, so sales up to then activate at most this
+/// long after the streak's start, and [`CoverBook::cover_in_force_at`] must
+/// still see every one of them pending.
+pub const MAX_ACTIVATION_WINDOW: i64 = 3 * 3_600;
+/// Activation-minute slots. Cover activating after a streak's start lies in
+/// the `ceil(MAX_ACTIVATION_WINDOW / 60) + 1` minutes after the start's
+/// minute; one more slot keeps a later sale with a shorter delay (after a
+/// governance change) from reusing a slot still needed. 192 × 16 bytes.
+pub const PENDING_SLOTS: usize = 192;
 
 const _: () = assert!(BOOK_DAYS as u64 > MAX_TERM_DAYS + 2);
-const _: () = assert!(PENDING_SLOTS as i64 * ACTIVATION_GRANULARITY > MAX_PENDING_SECONDS + ACTIVATION_GRANULARITY);
+const _: () = assert!(
+    PENDING_SLOTS as i64 >= (MAX_ACTIVATION_WINDOW + ACTIVATION_GRANULARITY - 1) / ACTIVATION_GRANULARITY + 2,
+    "the pending ring must hold every activation minute after a streak's start"
+);
 
 /// Mutable view of a cover book (the program's zero-copy account lends its fields).
 pub struct CoverBook<'a> {
@@ -136,7 +147,10 @@ impl CoverBook<'_> {
     /// `max_price_age` after it (a streak can start at a publish time that old)
     /// and activates after it (activation delay > max price age), and a sale
     /// expires only cover that ended `max_price_age` before it — never cover
-    /// in force at a streak start still to be reported.
+    /// in force at a streak start still to be reported. Every sale that
+    /// activates after `streak_start` does so within `max_price_age +
+    /// activation_delay` ≤ [`MAX_ACTIVATION_WINDOW`] of it, so the pending ring
+    /// still holds it.
     pub fn cover_in_force_at(&self, streak_start: i64) -> CoreResult<u64> {
         let start_day = day_of(streak_start);
         // entries ending at or before 00:00 of the streak's day are not in force

@@ -42,6 +42,8 @@ pub enum CoreError {
     InvalidCoverTerm,
     /// The premium ledger must be accrued to the current time first.
     LedgerNotAccrued,
+    /// The oracle shows the strike breached: `price − conf` is below the strike.
+    PriceBelowStrike,
 }
 
 impl core::fmt::Display for CoreError {

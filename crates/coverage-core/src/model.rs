@@ -16,7 +16,9 @@ use alloc::vec::Vec;
 
 use crate::book::{CoverBook, BOOK_DAYS, PENDING_SLOTS};
 use crate::math::{mul_div_floor, SafeMath};
-use crate::policy::{day_of, is_eligible, policy_term};
+use crate::policy::{
+    claimable_cover_day, day_of, is_eligible, policy_closable, policy_term, MarketClaims, MarketPhase,
+};
 use crate::price::UnitPrice;
 use crate::pricing::Curve;
 use crate::settlement::{
@@ -77,6 +79,22 @@ pub enum ModelError {
     NoRequest,
     /// The token program refuses: not enough tokens in the source account.
     InsufficientFunds,
+    /// `MarketNotOpen`.
+    MarketNotOpen,
+    /// `PriceBelowStrikeInPool` (raised by `withdraw`).
+    PriceBelowStrikeInPool,
+    /// `ReservePendingRelease`.
+    ReservePendingRelease,
+    /// `PolicyNotClosable`.
+    PolicyNotClosable,
+    /// `MarketHasOpenStreak`.
+    MarketHasOpenStreak,
+    /// `MarketHasActiveCover`.
+    MarketHasActiveCover,
+    /// The policy account is gone (closed): the program fails on the missing account.
+    NoPolicy,
+    /// `InvalidPolicyAccount`: a closed policy in a settlement batch.
+    InvalidPolicyAccount,
 }
 
 impl From<CoreError> for ModelError {
@@ -199,6 +217,8 @@ pub struct Market {
     pub event: (i64, i64, u64),
     /// Settlement of the last event.
     pub settlement: Settlement,
+    /// First second of sales and observations (creation + governance delay).
+    pub sales_open_at: i64,
     /// Cover book fields.
     pub active_cover: u64,
     /// Cover book fields.
@@ -231,6 +251,23 @@ impl Market {
             today,
         )?)
     }
+
+    /// The market's standing for claims (as the program's `Market::claims`).
+    pub fn claims(&self) -> MarketClaims {
+        MarketClaims {
+            epoch: self.epoch,
+            phase: match self.status {
+                Status::Active => MarketPhase::Active,
+                Status::StreakOpen => MarketPhase::StreakOpen,
+                Status::Triggered => MarketPhase::Triggered {
+                    released: self.settlement.released,
+                },
+                Status::Closed => MarketPhase::Closed,
+            },
+            last_publish_time: self.streak.last_publish_time,
+            max_price_age: self.params.terms.max_price_age,
+        }
+    }
 }
 
 /// A policy.
@@ -254,6 +291,8 @@ pub struct Policy {
     pub settled: bool,
     /// Payout.
     pub payout: u64,
+    /// Closed for its rent (the account is gone).
+    pub closed: bool,
 }
 
 /// A withdrawal request.
@@ -358,9 +397,17 @@ impl Model {
         }
     }
 
-    /// Adds a market (as `create_market`).
+    /// The delay of a new market's first sale (and of queued changes):
+    /// cooldown + withdraw window + a day.
+    pub fn governance_delay(&self) -> i64 {
+        self.timing().governance_delay().expect("bounded parameters")
+    }
+
+    /// Adds a market (as `create_market`): it opens after the governance delay.
     pub fn add_market(&mut self, params: MarketParams) -> usize {
+        let sales_open_at = self.now + self.governance_delay();
         self.markets.push(Market {
+            sales_open_at,
             params,
             status: Status::Active,
             epoch: 0,
@@ -442,6 +489,9 @@ impl Model {
     pub fn deposit(&mut self, user: u32, t: usize, amount: u64, min_shares: u64) -> ModelResult<u64> {
         self.atomically(|m| {
             m.accrue()?;
+            if m.reserves_total > 0 {
+                return Err(ModelError::ReservePendingRelease);
+            }
             let tr = m.tranche(t)?;
             let minted = shares_for_deposit(amount, tr.assets, tr.total_shares())?;
             if minted.shares < min_shares {
@@ -527,14 +577,28 @@ impl Model {
         Ok(required_capital(largest, total, self.params.max_leverage_bps)?)
     }
 
-    /// `withdraw`; returns the payout.
-    pub fn withdraw(&mut self, user: u32, t: usize) -> ModelResult<u64> {
+    /// `withdraw`, with `prices[i]` the price update passed for market `i`;
+    /// returns the payout.
+    pub fn withdraw(&mut self, user: u32, t: usize, prices: &[Observation]) -> ModelResult<u64> {
         self.atomically(|m| {
             m.accrue()?;
             let r = m.requests.get(&(user, t)).copied().ok_or(ModelError::NoRequest)?;
             m.timing().check_redeemable(r.requested_at, m.now)?;
             if m.open_streaks > 0 {
                 return Err(ModelError::StreakOpenInPool);
+            }
+            for (mk, obs) in m.markets.iter().zip(prices) {
+                if mk.status == Status::Active && m.now >= mk.sales_open_at {
+                    mk.params
+                        .terms
+                        .check_healthy_price(mk.streak.last_publish_time, obs, m.now)
+                        .map_err(|e| match e {
+                            CoreError::PriceBelowStrike => ModelError::PriceBelowStrikeInPool,
+                            CoreError::StalePrice => ModelError::StalePrice,
+                            CoreError::ConfidenceTooWide => ModelError::ConfidenceTooWide,
+                            other => other.into(),
+                        })?;
+                }
             }
             let tr = m.tranche(t)?;
             let payout = redemption_value(r.shares, r.value_at_request, tr.assets, tr.total_shares())?;
@@ -570,16 +634,19 @@ impl Model {
                 Status::Triggered => return Err(ModelError::MarketAlreadyTriggered),
                 Status::Closed => return Err(ModelError::MarketClosed),
             }
-            let terms = mk.params.terms;
-            if m.now.saturating_sub(publish_time) > terms.max_price_age || publish_time < mk.streak.last_publish_time {
-                return Err(ModelError::StalePrice);
+            if m.now < mk.sales_open_at {
+                return Err(ModelError::MarketNotOpen);
             }
-            if (price.conf as u128) * (BPS as u128) > (price.price as u128) * (terms.max_conf_bps as u128) {
-                return Err(ModelError::ConfidenceTooWide);
-            }
-            if price.price.saturating_sub(price.conf) < terms.strike || price.price < price.conf {
-                return Err(ModelError::PriceBelowStrike);
-            }
+            let obs = Observation { price, publish_time };
+            mk.params
+                .terms
+                .check_healthy_price(mk.streak.last_publish_time, &obs, m.now)
+                .map_err(|e| match e {
+                    CoreError::PriceBelowStrike => ModelError::PriceBelowStrike,
+                    CoreError::StalePrice => ModelError::StalePrice,
+                    CoreError::ConfidenceTooWide => ModelError::ConfidenceTooWide,
+                    other => other.into(),
+                })?;
             let term = policy_term(m.now, mk.params.activation_delay, days)?;
             if amount < m.params.min_cover {
                 return Err(ModelError::InvalidCoverAmount);
@@ -614,6 +681,7 @@ impl Model {
                 end_time: term.end_time,
                 settled: false,
                 payout: 0,
+                closed: false,
             });
             Ok(m.policies.len() - 1)
         })
@@ -629,6 +697,9 @@ impl Model {
                 Status::Closed => return Err(ModelError::MarketClosed),
                 Status::Triggered => return Err(ModelError::MarketAlreadyTriggered),
                 _ => {}
+            }
+            if now < mk.sales_open_at {
+                return Err(ModelError::MarketNotOpen);
             }
             let was_open = mk.status == Status::StreakOpen;
             let out = observe(&mk.params.terms, &mut mk.streak, &obs, now)?;
@@ -700,6 +771,9 @@ impl Model {
             for &id in batch {
                 let mk = &m.markets[market];
                 let p = m.policies[id];
+                if p.closed {
+                    return Err(ModelError::InvalidPolicyAccount);
+                }
                 if p.market != market {
                     return Err(ModelError::WrongMarket);
                 }
@@ -792,6 +866,47 @@ impl Model {
         })
     }
 
+    /// `close_policy` (anyone; the rent goes to the owner, not modelled).
+    pub fn close_policy(&mut self, id: usize) -> ModelResult<()> {
+        self.atomically(|m| {
+            let p = m.policies.get(id).copied().ok_or(ModelError::NoPolicy)?;
+            if p.closed {
+                return Err(ModelError::NoPolicy);
+            }
+            let claims = m.markets[p.market].claims();
+            if !policy_closable(p.settled, p.epoch, p.end_time, &claims, m.now) {
+                return Err(ModelError::PolicyNotClosable);
+            }
+            m.policies[id].closed = true;
+            Ok(())
+        })
+    }
+
+    /// `close_market` (the authority).
+    pub fn close_market(&mut self, market: usize) -> ModelResult<()> {
+        self.atomically(|m| {
+            let now = m.now;
+            let mk = &m.markets[market];
+            match mk.status {
+                Status::Closed => return Err(ModelError::MarketClosed),
+                Status::StreakOpen => return Err(ModelError::MarketHasOpenStreak),
+                Status::Triggered => {
+                    if !mk.settlement.released {
+                        return Err(ModelError::ReserveNotReleased);
+                    }
+                }
+                Status::Active => {
+                    let day = claimable_cover_day(mk.streak.last_publish_time, mk.params.terms.max_price_age, now);
+                    if mk.active_cover_on(day)? != 0 {
+                        return Err(ModelError::MarketHasActiveCover);
+                    }
+                }
+            }
+            m.markets[market].status = Status::Closed;
+            Ok(())
+        })
+    }
+
     /// Checks invariants 1, 4, 5 (capacity side) and 6 of PROTOCOL.md on the
     /// current state; returns a description of the first violation.
     pub fn check_invariants(&self) -> Result<(), &'static str> {
@@ -799,7 +914,7 @@ impl Model {
         if self.vault != self.books_total() {
             return Err("invariant 1: vault != books");
         }
-        for mk in &self.markets {
+        for (idx, mk) in self.markets.iter().enumerate() {
             let s = mk.settlement;
             // 4: an event never pays past its reserve
             if s.paid > s.reserve || s.reserve_left + s.paid != s.reserve && !s.released {
@@ -807,6 +922,19 @@ impl Model {
             }
             if s.reserve > s.liability {
                 return Err("invariant 4: reserved more than the liability");
+            }
+            // closing never destroys a claim: no closed, unsettled policy is eligible for the event
+            if mk.status == Status::Triggered && !s.released {
+                let lost = self.policies.iter().any(|p| {
+                    p.market == idx
+                        && p.epoch == mk.epoch
+                        && p.closed
+                        && !p.settled
+                        && is_eligible(p.activation_time, p.end_time, mk.event.0)
+                });
+                if lost {
+                    return Err("an eligible policy was closed unpaid");
+                }
             }
             // 6: a trigger is backed by an observed streak of `duration`
             if mk.status == Status::Triggered && !trigger_is_backed(&mk.params.terms, &mk.accepted, mk.event) {

@@ -9,6 +9,10 @@ use crate::math::{CoreResult, SafeMath};
 use crate::shares::assets_for_shares;
 use crate::CoreError;
 
+/// Extra delay of a governance change beyond the cooldown and withdraw
+/// window (1 day), so a staker who disagrees can always leave first.
+pub const GOVERNANCE_GRACE: i64 = 86_400;
+
 /// When a request may be redeemed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WithdrawalTiming {
@@ -27,6 +31,14 @@ impl WithdrawalTiming {
     /// Last second at which a request made at `requested_at` is redeemable.
     pub fn lapses_at(&self, requested_at: i64) -> CoreResult<i64> {
         self.opens_at(requested_at)?.safe_add(self.withdraw_window)
+    }
+
+    /// The delay of anything that could hurt stakers — a queued parameter
+    /// change, a new market's first sale (PROTOCOL.md 3.6): longer than a
+    /// staker needs to leave (request, wait the cooldown, redeem within the
+    /// window), plus [`GOVERNANCE_GRACE`].
+    pub fn governance_delay(&self) -> CoreResult<i64> {
+        self.cooldown.safe_add(self.withdraw_window)?.safe_add(GOVERNANCE_GRACE)
     }
 
     /// Whether a request made at `requested_at` may be redeemed at `now`.

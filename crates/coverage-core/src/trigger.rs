@@ -64,6 +64,30 @@ pub struct ObserveOutcome {
 }
 
 impl TriggerTerms {
+    /// The checks a price must pass before the pool takes on risk or lets
+    /// capital go while the market is healthy (PROTOCOL.md 3.1, 3.2): a sale
+    /// (`buy_cover`) and a redemption (`withdraw`). Fresh against the clock
+    /// and no older than the market's last accepted observation
+    /// (`StalePrice`: a buyer or a leaving staker cannot pick an older
+    /// healthy price over a newer one the keepers already reported), within
+    /// the confidence bound (`ConfidenceTooWide`), and the whole confidence
+    /// interval at or above the strike: `price − conf ≥ strike`
+    /// (`PriceBelowStrike`).
+    pub fn check_healthy_price(&self, last_publish_time: i64, obs: &Observation, now: i64) -> CoreResult<()> {
+        if now.saturating_sub(obs.publish_time) > self.max_price_age || obs.publish_time < last_publish_time {
+            return Err(CoreError::StalePrice);
+        }
+        let conf_scaled = (obs.price.conf as u128).safe_mul(BPS as u128)?;
+        let limit = (obs.price.price as u128).safe_mul(self.max_conf_bps as u128)?;
+        if conf_scaled > limit {
+            return Err(CoreError::ConfidenceTooWide);
+        }
+        if obs.price.price < obs.price.conf || obs.price.price - obs.price.conf < self.strike {
+            return Err(CoreError::PriceBelowStrike);
+        }
+        Ok(())
+    }
+
     /// Checks an observation against the terms and the clock: freshness,
     /// confidence, and (against `state`) strictly increasing publish time and
     /// an untriggered market. Rule 1 of 3.4.

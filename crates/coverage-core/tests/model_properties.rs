@@ -31,9 +31,15 @@
 //! sale, then a depeg published before midnight, then a drive), settle_policies
 //! (batches of the market's unsettled policies, sometimes empty, oversized,
 //! with a duplicate or with a foreign / old-epoch / settled id),
-//! release_reserve, reopen_market, and waits (seconds to days, to a request's
-//! redemption window, past it, past the claim window, to just after midnight,
-//! over a year).
+//! release_reserve, reopen_market, close_policy and close_market (also in a
+//! race: just after midnight, before a depeg published before it is reported),
+//! create_market (a market that opens only after the governance delay),
+//! and waits (seconds to days, to a request's redemption window, past it, past
+//! the claim window, to just after midnight, over a year). Markets draw their
+//! max price age and activation delay across the program's whole accepted
+//! range (5 s – 1 h; above the age up to 2 h). Withdrawals pass a price per
+//! market: healthy, or one below its strike (a depeg not reported yet), or
+//! one stale.
 //!
 //! Checked after every step (a step is one model call, or one clock move;
 //! failures name the step index and the operation):
@@ -53,10 +59,17 @@
 //! * invariant 3: a tranche's share price (assets / total shares, compared by
 //!   u128 cross-multiplication; tranches without shares have none) never
 //!   falls, except in a step where `check_trigger` returned `Ok(true)`;
-//! * invariant 4 at trigger: the event's eligible cover is at least the cover
-//!   of the epoch's policies in force at the streak's start (brute force over
-//!   the policies), the liability at least what they are owed, the reserve
-//!   `min(liability, capital)` taken junior tranche first;
+//! * invariant 4 at trigger: the event's eligible cover EQUALS the cover of
+//!   the epoch's policies in force at the streak's start (brute force over
+//!   the policies, closed ones included), the liability equals its ceiling
+//!   share `ceil(cover × f)`, the reserve `min(liability, capital)` taken
+//!   junior tranche first;
+//! * closing never destroys a claim: `model.check_invariants()` refuses a
+//!   triggered event with a closed, unsettled, eligible policy, and each
+//!   successful close_policy / close_market is checked against the rule from
+//!   the spec text (no streak that could still be reported began before the
+//!   cover's end);
+//! * a withdrawal passing a price below an open market's strike fails;
 //! * invariant 5: after a purchase the market's active cover ≤ its capacity
 //!   (`capital × allocation / 10 000`); after a withdrawal required capital ≤
 //!   capital;
@@ -70,15 +83,15 @@
 //!   `max_gap` of the previous, span `duration`, the market has triggered;
 //!   and every drive must end in a trigger.
 //!
-//! Regression found by this test, now fixed (see
+//! Regressions found by this test, now fixed (see
 //! [`cover_ending_at_midnight_is_counted_for_a_streak_that_began_before_it`]):
 //! a purchase just after midnight used to expire the cover that ended at that
 //! midnight, though an observation published up to `max_price_age` before
 //! midnight could still be reported afterwards and open the streak that
 //! triggers, leaving that cover out of the event's liability. Purchases now
-//! expire only cover that ended `max_price_age` before them.
-//! [`KNOWN_BUG_MIDNIGHT_EXPIRY`] is `false`: any shortfall of the eligible
-//! cover fails the test.
+//! expire only cover that ended `max_price_age` before them. Likewise (issue
+//! 12): closing such a policy (or its market) just after midnight, and cover
+//! pending activation beyond the book's old one-hour ring.
 //!
 //! Runtime: about 20–25 s in a debug build (one test thread). The RNG is
 //! XorShift: ChaCha, proptest's default, costs more than the model itself in a
@@ -109,9 +122,10 @@ const USERS: u32 = 5;
 const FUNDING: u64 = 100_000_000_000_000;
 /// One whole collateral token.
 const MIN_COVER: u64 = 1_000_000;
-/// Tolerate (and count) the midnight-expiry shortfall of the eligible cover
-/// (the bug this test found, fixed since: keep `false`).
-const KNOWN_BUG_MIDNIGHT_EXPIRY: bool = false;
+/// The program's longest activation delay (`constants::MAX_ACTIVATION_DELAY`).
+const MAX_ACTIVATION_DELAY: i64 = 7_200;
+/// Markets a sequence may end with (2–3 at the start, more created on the way).
+const MAX_MARKETS: usize = 5;
 
 fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {
@@ -150,12 +164,14 @@ fn market_params(max_alloc: u64) -> impl Strategy<Value = MarketParams> {
         0u64..=2_000_000,
         prop_oneof![Just(300i64), Just(900), Just(3_600), Just(7_200)],
         1i64..=8,
-        30i64..=120,
+        // the whole accepted range of max price age (5 s ..= 1 h)…
+        prop_oneof![3 => 5i64..=120, 1 => 121i64..=3_600, 1 => Just(3_600i64)],
         20u64..=500,
         prop_oneof![Just(None), (2_000_000u64..=15_000_000).prop_map(Some)],
         curve(),
         1_000u64..=max_alloc,
-        0i64..=3_600,
+        // …and of activation delay (above the age, ≤ 2 h), as a fraction of the room
+        prop_oneof![1 => Just(0u32), 3 => 0u32..=10_000, 1 => Just(10_000u32)],
     )
         .prop_map(
             |(strike, above, duration, k, age, conf, floor, curve, alloc, delay)| MarketParams {
@@ -175,8 +191,8 @@ fn market_params(max_alloc: u64) -> impl Strategy<Value = MarketParams> {
                 },
                 curve,
                 allocation_bps: alloc,
-                // longer than the oracle's max age (PROTOCOL.md 3.2), at most an hour
-                activation_delay: delay.max(age + 1),
+                // longer than the oracle's max age (PROTOCOL.md 3.2), at most 2 hours (the program's bounds)
+                activation_delay: age + 1 + (MAX_ACTIVATION_DELAY - age - 1) * i64::from(delay) / 10_000,
             },
         )
 }
@@ -299,6 +315,9 @@ enum Op {
         pick: u8,
         /// Come back when the request is redeemable (at this bps of the window).
         wait_first: Option<u16>,
+        /// The price updates passed for the pool's markets.
+        prices: WithdrawPrices,
+        r: u32,
     },
     BuyCover {
         user: u8,
@@ -349,7 +368,37 @@ enum Op {
     Reopen {
         market: u8,
     },
+    /// `close_policy` of a policy (usually an ended one).
+    ClosePolicy {
+        pick: u16,
+    },
+    /// `close_market` (the authority).
+    CloseMarket {
+        market: u8,
+    },
+    /// Just after midnight: try to close the policies (and the market) whose
+    /// cover ended then, before a depeg published before midnight is reported
+    /// and driven to a trigger — closing must never destroy a claim.
+    LateClose {
+        market: u8,
+        off_bps: u16,
+        step_bps: u16,
+        r: u32,
+    },
+    /// The authority creates a market: it opens after the governance delay.
+    CreateMarket(MarketParams),
     Advance(Wait),
+}
+
+/// What `withdraw` is given for the pool's markets.
+#[derive(Clone, Copy, Debug)]
+enum WithdrawPrices {
+    /// A fresh healthy price for every market.
+    Healthy,
+    /// One market's price shows its strike breached (a depeg not reported yet).
+    BelowStrike(u8),
+    /// One market's price is stale.
+    Stale(u8),
 }
 
 fn deposit_op() -> impl Strategy<Value = Op> {
@@ -466,8 +515,17 @@ fn op() -> impl Strategy<Value = Op> {
         8 => (any::<u8>(), prop_oneof![1 => Just(0u16), 8 => 1u16..=10_000, 1 => 10_001u16..=12_000])
             .prop_map(|(pick, frac_bps)| Op::RequestWithdrawal { pick, frac_bps }),
         2 => any::<u8>().prop_map(|pick| Op::CancelWithdrawal { pick }),
-        8 => (any::<u8>(), prop::option::weighted(0.6, 0u16..=10_000))
-            .prop_map(|(pick, wait_first)| Op::Withdraw { pick, wait_first }),
+        8 => (
+            any::<u8>(),
+            prop::option::weighted(0.6, 0u16..=10_000),
+            prop_oneof![
+                10 => Just(WithdrawPrices::Healthy),
+                1 => any::<u8>().prop_map(WithdrawPrices::BelowStrike),
+                1 => any::<u8>().prop_map(WithdrawPrices::Stale),
+            ],
+            any::<u32>()
+        )
+            .prop_map(|(pick, wait_first, prices, r)| Op::Withdraw { pick, wait_first, prices, r }),
         24 => buy_op(),
         2 => Just(Op::AccruePremium),
         10 => check_op(),
@@ -488,6 +546,17 @@ fn op() -> impl Strategy<Value = Op> {
         8 => settle_op(),
         4 => any::<u8>().prop_map(|market| Op::Release { market }),
         3 => any::<u8>().prop_map(|market| Op::Reopen { market }),
+        4 => any::<u16>().prop_map(|pick| Op::ClosePolicy { pick }),
+        1 => any::<u8>().prop_map(|market| Op::CloseMarket { market }),
+        1 => (any::<u8>(), 0u16..=10_000, 1_000u16..=10_000, any::<u32>()).prop_map(
+            |(market, off_bps, step_bps, r)| Op::LateClose {
+                market,
+                off_bps,
+                step_bps,
+                r
+            }
+        ),
+        1 => market_params(10_000).prop_map(Op::CreateMarket),
         10 => wait().prop_map(Op::Advance),
     ]
 }
@@ -584,7 +653,6 @@ struct Stats {
     haircut_events: u64,
     settled_policies: u64,
     paid_policies: u64,
-    known_bug: u64,
 }
 
 impl Stats {
@@ -601,15 +669,8 @@ impl Stats {
 
     fn report(&self) -> String {
         let mut s = format!(
-            "{} sequences, {} steps; {} triggers ({} with a haircut), {} policies settled ({} paid), \
-             {} events hit the known midnight-expiry shortfall\n",
-            self.sequences,
-            self.steps,
-            self.triggers,
-            self.haircut_events,
-            self.settled_policies,
-            self.paid_policies,
-            self.known_bug
+            "{} sequences, {} steps; {} triggers ({} with a haircut), {} policies settled ({} paid)\n",
+            self.sequences, self.steps, self.triggers, self.haircut_events, self.settled_policies, self.paid_policies
         );
         s += &format!("{:<22} {:>8} {:>8} {:>6}\n", "operation", "ok", "failed", "ok %");
         for (k, (ok, err)) in &self.ops {
@@ -651,8 +712,6 @@ struct Run<'a> {
     runs: Vec<Option<(i64, i64)>>,
     /// The streak per the spec text, per market.
     streaks: Vec<Option<Shadow>>,
-    /// The market's current event hit the known midnight-expiry shortfall.
-    undercounted: Vec<bool>,
     stats: &'a RefCell<Stats>,
 }
 
@@ -678,6 +737,8 @@ impl<'a> Run<'a> {
         for p in &s.markets {
             m.add_market(*p);
         }
+        // the pool's first markets have opened (their governance delay passed)
+        m.advance(m.governance_delay());
         for u in 0..USERS {
             m.fund(u, FUNDING);
         }
@@ -690,7 +751,6 @@ impl<'a> Run<'a> {
             cur: None,
             runs: vec![None; n],
             streaks: vec![None; n],
-            undercounted: vec![false; n],
             stats,
         }
     }
@@ -745,7 +805,9 @@ impl<'a> Run<'a> {
         // statuses agree with the streak states
         let mut open = 0;
         for (i, mk) in self.m.markets.iter().enumerate() {
-            let expected = if mk.streak.triggered {
+            let expected = if mk.status == Status::Closed {
+                Status::Closed
+            } else if mk.streak.triggered {
                 Status::Triggered
             } else if mk.streak.streak_open {
                 open += 1;
@@ -856,7 +918,12 @@ impl<'a> Run<'a> {
                 }
                 Ok(())
             }
-            Op::Withdraw { pick, wait_first } => self.withdraw(pick, wait_first),
+            Op::Withdraw {
+                pick,
+                wait_first,
+                prices,
+                r,
+            } => self.withdraw(pick, wait_first, prices, r),
             Op::BuyCover {
                 user,
                 market,
@@ -907,8 +974,151 @@ impl<'a> Run<'a> {
             } => self.settle(market, start, len, corrupt),
             Op::Release { market } => self.release(market),
             Op::Reopen { market } => self.reopen(market),
+            Op::ClosePolicy { pick } => {
+                let n = self.m.policies.len();
+                if n == 0 {
+                    return Ok(());
+                }
+                let now = self.m.now;
+                let ended: Vec<usize> = (0..n)
+                    .filter(|&id| !self.m.policies[id].closed && self.m.policies[id].end_time <= now)
+                    .collect();
+                let id = if !ended.is_empty() && !pick.is_multiple_of(4) {
+                    ended[pick as usize / 4 % ended.len()]
+                } else {
+                    pick as usize % n
+                };
+                self.close_policy(id, "close_policy")
+            }
+            Op::CloseMarket { market } => {
+                let i = self.pick_market(market, |mk| mk.status != Status::Closed);
+                self.close_market(i)
+            }
+            Op::LateClose {
+                market,
+                off_bps,
+                step_bps,
+                r,
+            } => self.late_close(market, off_bps, step_bps, r),
+            Op::CreateMarket(params) => {
+                if self.n_markets() < MAX_MARKETS {
+                    let before = self.begin();
+                    let i = self.m.add_market(params);
+                    self.after(&before, true, false)?;
+                    self.record("create_market", &Ok::<(), ModelError>(()));
+                    ensure!(
+                        self,
+                        self.m.markets[i].sales_open_at == self.m.now + self.m.governance_delay(),
+                        "a new market opens after the governance delay"
+                    );
+                    self.runs.push(None);
+                    self.streaks.push(None);
+                }
+                Ok(())
+            }
             Op::Advance(w) => self.wait(w),
         }
+    }
+
+    /// One `close_policy`; a success must leave no claim behind (the
+    /// invariant at the next trigger checks it again, from the event).
+    fn close_policy(&mut self, id: usize, kind: &'static str) -> Result<(), TestCaseError> {
+        let before = self.begin();
+        let res = self.m.close_policy(id);
+        self.after(&before, res.is_ok(), false)?;
+        self.record(kind, &res);
+        let p = before.policies[id];
+        let mk = &before.markets[p.market];
+        if res.is_ok() {
+            // per the spec text: settled, or ended with no streak that could still
+            // be reported starting before the end, in an epoch that can still pay
+            let earliest = (mk.streak.last_publish_time + 1).max(before.now - mk.params.terms.max_price_age);
+            let can_pay = p.epoch == mk.epoch
+                && match mk.status {
+                    Status::StreakOpen => true,
+                    Status::Triggered => !mk.settlement.released,
+                    Status::Closed => false,
+                    Status::Active => earliest < p.end_time,
+                };
+            ensure!(
+                self,
+                p.settled || (before.now >= p.end_time && !can_pay),
+                "closed policy {id} {p:?} that a claim could still reach (market {:?}, last report {})",
+                mk.status,
+                mk.streak.last_publish_time
+            );
+        } else if !p.closed {
+            ensure!(
+                self,
+                res == Err(ModelError::PolicyNotClosable),
+                "close_policy {id}: {res:?}"
+            );
+        }
+        Ok(())
+    }
+
+    fn close_market(&mut self, i: usize) -> Result<(), TestCaseError> {
+        let before = self.begin();
+        let res = self.m.close_market(i);
+        self.after(&before, res.is_ok(), false)?;
+        self.record("close_market", &res);
+        if res.is_ok() {
+            // no policy of the market's epoch can still be paid
+            let mk = &before.markets[i];
+            let earliest = (mk.streak.last_publish_time + 1).max(before.now - mk.params.terms.max_price_age);
+            for p in before
+                .policies
+                .iter()
+                .filter(|p| p.market == i && p.epoch == mk.epoch && !p.settled)
+            {
+                ensure!(
+                    self,
+                    mk.status == Status::Triggered || p.end_time <= earliest,
+                    "closed market {i} with policy {p:?} still claimable (earliest report {earliest})"
+                );
+            }
+            self.runs[i] = None;
+            self.streaks[i] = None;
+        }
+        Ok(())
+    }
+
+    /// The midnight race for closing: just after midnight anyone tries to
+    /// close the policies whose cover ended then (and the authority the
+    /// market); then a depeg published before midnight is reported and driven
+    /// to a trigger. A close that succeeded here would fail the invariant
+    /// "no eligible policy is closed unpaid" at the trigger.
+    fn late_close(&mut self, market: u8, off_bps: u16, step_bps: u16, r: u32) -> Result<(), TestCaseError> {
+        let i = self.pick_market(market, |mk| mk.status == Status::Active);
+        let terms = self.m.markets[i].params.terms;
+        let age = terms.max_price_age;
+        let off = 1 + (age - 2).max(0) * i64::from(off_bps) / 10_000;
+        let midnight = (day_of(self.m.now) + 1) * D;
+        self.advance_step(midnight + off - self.m.now)?;
+        let ending: Vec<usize> = (0..self.m.policies.len())
+            .filter(|&id| {
+                let p = &self.m.policies[id];
+                p.market == i && !p.closed && p.end_time == midnight
+            })
+            .collect();
+        for id in ending {
+            self.close_policy(id, "close_policy (late)")?;
+        }
+        if r.is_multiple_of(4) {
+            self.close_market(i)?;
+        }
+        if off >= age {
+            return Ok(());
+        }
+        let k = 1 + i64::from(r >> 3) % (age - off);
+        let obs = Observation {
+            price: depeg(&terms, r),
+            publish_time: midnight - k,
+        };
+        if self.observe(i, obs, "check_trigger (late close)")? == Ok(false) {
+            self.drive(i, step_bps, r.rotate_left(5))?;
+        }
+        Ok(())
     }
 
     fn deposit(&mut self, user: u8, tranche: u8, amount: DepositAmount, slippage: bool) -> Result<(), TestCaseError> {
@@ -990,7 +1200,45 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    fn withdraw(&mut self, pick: u8, wait_first: Option<u16>) -> Result<(), TestCaseError> {
+    /// The price updates `withdraw` is given, one per market.
+    fn withdraw_prices(&self, kind: WithdrawPrices, r: u32) -> Vec<Observation> {
+        let now = self.m.now;
+        self.m
+            .markets
+            .iter()
+            .enumerate()
+            .map(|(i, mk)| {
+                let terms = mk.params.terms;
+                let fresh = now.max(mk.streak.last_publish_time);
+                let healthy = Observation {
+                    price: healthy(&terms, r.rotate_left(i as u32)),
+                    publish_time: fresh,
+                };
+                match kind {
+                    WithdrawPrices::BelowStrike(m) if m as usize % self.n_markets() == i => Observation {
+                        price: UnitPrice {
+                            price: terms.strike - 1 - u64::from(r) % 1_000_000,
+                            conf: 0,
+                        },
+                        publish_time: fresh,
+                    },
+                    WithdrawPrices::Stale(m) if m as usize % self.n_markets() == i => Observation {
+                        publish_time: now - terms.max_price_age - 1,
+                        ..healthy
+                    },
+                    _ => healthy,
+                }
+            })
+            .collect()
+    }
+
+    fn withdraw(
+        &mut self,
+        pick: u8,
+        wait_first: Option<u16>,
+        kind: WithdrawPrices,
+        r: u32,
+    ) -> Result<(), TestCaseError> {
         let (u, t) = self.pick_request(pick, true).unwrap_or((0, 0));
         if let (Some(bps), Some(r)) = (wait_first, self.m.requests.get(&(u, t))) {
             let (cd, win) = (self.m.params.cooldown, self.m.params.withdraw_window);
@@ -1000,10 +1248,20 @@ impl<'a> Run<'a> {
             }
         }
         let acc = accrued(&self.m);
+        let prices = self.withdraw_prices(kind, r);
         let before = self.begin();
-        let res = self.m.withdraw(u, t);
+        let res = self.m.withdraw(u, t, &prices);
         self.after(&before, res.is_ok(), false)?;
         self.record("withdraw", &res);
+        // a market open for sales whose price shows the strike breached holds redemptions back
+        let breached = before.markets.iter().zip(&prices).any(|(mk, o)| {
+            mk.status == Status::Active
+                && before.now >= mk.sales_open_at
+                && o.price.price.saturating_sub(o.price.conf) < mk.params.terms.strike
+        });
+        if breached && before.open_streaks == 0 {
+            ensure!(self, res.is_err(), "withdrew with a market's price below its strike");
+        }
         if let Ok(payout) = res {
             let r = before.requests[&(u, t)];
             let tr = acc.tranches[t];
@@ -1145,6 +1403,8 @@ impl<'a> Run<'a> {
         let last = mk.streak.last_publish_time;
         let t = obs.publish_time;
         let acceptable = mk.status != Status::Triggered
+            && mk.status != Status::Closed
+            && before.now >= mk.sales_open_at
             && before.now - t <= terms.max_price_age
             && wide(obs.price.conf) * wide(BPS) <= wide(obs.price.price) * wide(terms.max_conf_bps)
             && (last == 0 || t > last);
@@ -1241,35 +1501,34 @@ impl<'a> Run<'a> {
             s.fraction_num,
             s.fraction_den
         );
-        let processed = before.markets[i].processed_day;
-        let (mut brute, mut owed, mut expired) = (0u128, 0u128, 0u128);
+        // the book's aggregates are exact, in both directions: the eligible
+        // cover is the brute-force sum over the epoch's policies (closed ones
+        // included: none may be eligible), the liability its ceiling share
+        let mut brute = 0u128;
         for p in &self.m.policies {
             if p.market == i && p.epoch == mk.epoch && is_eligible(p.activation_time, p.end_time, start) {
                 brute += wide(p.amount);
-                owed += wide(p.amount) * wide(f.num) / wide(f.den);
-                if day_of(p.end_time) <= processed {
-                    expired += wide(p.amount);
-                }
             }
         }
-        if wide(s.eligible_cover) < brute {
-            let known = KNOWN_BUG_MIDNIGHT_EXPIRY && expired > 0 && wide(s.eligible_cover) + expired >= brute;
-            ensure!(
-                self,
-                known,
-                "invariant 4: market {i} event eligible cover {} < {brute} in force at the streak's start {start}",
-                s.eligible_cover
-            );
-            self.undercounted[i] = true;
-            self.stats.borrow_mut().known_bug += 1;
-        } else {
-            ensure!(
-                self,
-                wide(s.liability) >= owed,
-                "invariant 4: liability {} < {owed} owed",
-                s.liability
-            );
-        }
+        ensure!(
+            self,
+            wide(s.eligible_cover) == brute,
+            "invariant 4: market {i} event eligible cover {} != {brute} in force at the streak's start {start} \
+             (activation delay {}, max price age {})",
+            s.eligible_cover,
+            mk.params.activation_delay,
+            mk.params.terms.max_price_age
+        );
+        let exact = brute * wide(f.num);
+        let ceil = exact.div_ceil(wide(f.den));
+        ensure!(
+            self,
+            wide(s.liability) == ceil,
+            "invariant 4: liability {} != ceil({brute} × {}/{})",
+            s.liability,
+            f.num,
+            f.den
+        );
         let cap = acc.capital();
         ensure!(
             self,
@@ -1347,14 +1606,23 @@ impl<'a> Run<'a> {
     /// triggers: a depeg that keepers report always triggers (invariant 6).
     fn drive(&mut self, i: usize, step_bps: u16, r: u32) -> Result<(), TestCaseError> {
         let terms = self.m.markets[i].params.terms;
-        if self.m.markets[i].status == Status::Triggered {
+        let mk = &self.m.markets[i];
+        if matches!(mk.status, Status::Triggered | Status::Closed) || self.m.now < mk.sales_open_at {
             self.advance_step(1)?;
             let obs = Observation {
                 price: depeg(&terms, r),
                 publish_time: self.m.now,
             };
             let res = self.observe(i, obs, "check_trigger (drive)")?;
-            ensure!(self, res.is_err(), "a triggered market accepted an observation");
+            ensure!(
+                self,
+                res.is_err() || self.m.markets[i].status != Status::Triggered,
+                "a triggered or closed market accepted an observation"
+            );
+            if res.is_ok() {
+                // the market opened during the step: drive it like any other
+                return self.drive(i, step_bps, r);
+            }
             self.record("trigger (drive)", &res);
             return Ok(());
         }
@@ -1457,7 +1725,7 @@ impl<'a> Run<'a> {
         // with the liability right, the reserve always covers the payouts
         ensure!(
             self,
-            res != Err(ModelError::Core(CoreError::MathOverflow)) || self.undercounted[i],
+            res != Err(ModelError::Core(CoreError::MathOverflow)),
             "invariant 4: settlement ran out of reserve"
         );
         if let Ok(total) = res {
@@ -1485,14 +1753,12 @@ impl<'a> Run<'a> {
                         p.amount,
                         p.payout
                     );
-                    if !self.undercounted[i] {
-                        let same_haircut = if r >= l { pay == owed } else { (pay + 1) * l > owed * r };
-                        ensure!(
-                            self,
-                            same_haircut,
-                            "invariant 4: policy {id} owed {owed} paid {pay}, not the event's haircut {r}/{l}"
-                        );
-                    }
+                    let same_haircut = if r >= l { pay == owed } else { (pay + 1) * l > owed * r };
+                    ensure!(
+                        self,
+                        same_haircut,
+                        "invariant 4: policy {id} owed {owed} paid {pay}, not the event's haircut {r}/{l}"
+                    );
                 } else {
                     ensure!(self, p.payout == 0, "ineligible policy {id} paid {}", p.payout);
                 }
@@ -1554,7 +1820,6 @@ impl<'a> Run<'a> {
             );
             self.runs[i] = None;
             self.streaks[i] = None;
-            self.undercounted[i] = false;
         }
         Ok(())
     }
@@ -1623,6 +1888,8 @@ fn model_invariants_hold_over_random_sequences() {
         ("settle_policies", 8.0),
         ("release_reserve", 10.0),
         ("reopen_market", 5.0),
+        ("close_policy", 5.0),
+        ("close_market", 1.0),
     ] {
         let (ok, err) = st.ops.get(kind).copied().unwrap_or_default();
         let pct = 100.0 * ok as f64 / (ok + err).max(1) as f64;
@@ -1659,8 +1926,9 @@ fn model_invariants_hold_over_random_sequences() {
 #[test]
 fn cover_ending_at_midnight_is_counted_for_a_streak_that_began_before_it() {
     let day0 = 19_000 * D;
+    // the market is created 10 days (its governance delay) before it opens at day0 + 12 h
     let mut m = Model::new(
-        day0 + 12 * 3_600,
+        day0 - 10 * D + 12 * 3_600,
         PoolParams {
             weights_bps: vec![10_000],
             cooldown: 7 * D,
@@ -1691,6 +1959,8 @@ fn cover_ending_at_midnight_is_counted_for_a_streak_that_began_before_it() {
         allocation_bps: 10_000,
         activation_delay: 120,
     });
+    m.advance(m.governance_delay());
+    assert_eq!(m.now, day0 + 12 * 3_600);
     m.fund(1, FUNDING);
     m.fund(2, FUNDING);
     m.deposit(1, 0, 100_000_000_000, 0).unwrap();

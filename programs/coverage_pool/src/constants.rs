@@ -56,8 +56,16 @@ pub const MAX_MAX_PRICE_AGE: u32 = 3_600;
 pub const MIN_MAX_CONF_BPS: u16 = 1;
 pub const MAX_MAX_CONF_BPS: u16 = 1_000;
 /// Cover activation delay bounds, seconds: above the market's max price age,
-/// at most 1 day.
-pub const MAX_ACTIVATION_DELAY: u32 = 86_400;
+/// at most 2 hours. With the longest max price age this is the longest
+/// activation window the cover book is exact for.
+pub const MAX_ACTIVATION_DELAY: u32 = 7_200;
+const _: () = assert!(
+    MAX_MAX_PRICE_AGE as i64 + MAX_ACTIVATION_DELAY as i64 <= coverage_core::book::MAX_ACTIVATION_WINDOW,
+    "the cover book's pending ring must hold every accepted activation window"
+);
+/// A market's recovery price is at most this many times its strike (a
+/// streak must be able to close: no honest market needs more).
+pub const MAX_RECOVERY_OVER_STRIKE: u64 = 2;
 /// Annual premium rate bound for any point of the pricing curve, bps (100 %).
 pub const MAX_ANNUAL_RATE_BPS: u32 = 10_000;
 /// Capacity allocation bound of a single market, bps of pool capital (100 %).
@@ -79,6 +87,7 @@ pub const CLAIM_WINDOW: i64 = 30 * 86_400;
 /// Most (policy, token account) pairs `settle_policies` takes in one call.
 pub const MAX_SETTLE_BATCH: usize = 16;
 
-/// Extra delay of a queued parameter change beyond the cooldown and withdraw
-/// window (1 day), so a staker who disagrees can always leave first.
-pub const GOVERNANCE_GRACE: i64 = 86_400;
+/// Extra delay of a queued parameter change (and of a new market's first
+/// sale) beyond the cooldown and withdraw window (1 day), so a staker who
+/// disagrees can always leave first.
+pub const GOVERNANCE_GRACE: i64 = coverage_core::staking::GOVERNANCE_GRACE;

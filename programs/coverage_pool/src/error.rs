@@ -96,7 +96,7 @@ pub enum ErrorCode {
     // ---- markets ----
     #[msg("Pool has reached its maximum number of markets")]
     TooManyMarkets,
-    #[msg("Strike must be positive and recovery price at or above the strike")]
+    #[msg("Strike must be positive and the recovery price between the strike and twice the strike")]
     InvalidStrikeOrRecovery,
     #[msg("Trigger duration out of bounds")]
     InvalidDuration,
@@ -112,7 +112,7 @@ pub enum ErrorCode {
     InvalidPricingCurve,
     #[msg("Capacity allocation out of bounds")]
     InvalidAllocation,
-    #[msg("Activation delay must exceed the max price age and be at most 1 day")]
+    #[msg("Activation delay must exceed the max price age and be at most 2 hours")]
     InvalidActivationDelay,
     #[msg("Market is closed")]
     MarketClosed,
@@ -133,7 +133,7 @@ pub enum ErrorCode {
     SalesStoppedStreakOpen,
     #[msg("The oracle shows the strike breached (price - conf below strike): cover sales are stopped")]
     PriceBelowStrike,
-    #[msg("Remaining accounts must be the pool's cover books, one per market, in market order")]
+    #[msg("Remaining accounts must be, for each market of the pool in order, the market, its cover book and a price update of its feed")]
     WrongMarketBooks,
     #[msg("Account does not belong to this market")]
     WrongMarket,
@@ -175,6 +175,13 @@ pub enum ErrorCode {
     NoPendingChange,
     #[msg("The queued change's delay has not passed")]
     ChangeNotReady,
+    // ---- audit fixes (appended: codes stay stable) ----
+    #[msg("Market is not open yet: its first sale waits the governance delay after creation (sales_open_at)")]
+    MarketNotOpen,
+    #[msg("A market's oracle shows its strike breached (price - conf below strike): redemptions wait until a keeper reports it or it recovers")]
+    PriceBelowStrikeInPool,
+    #[msg("A triggered market's reserve is not released yet: deposits wait, so the surplus goes back to those who bore the reserve")]
+    ReservePendingRelease,
 }
 
 impl From<CoreError> for ErrorCode {
@@ -199,6 +206,7 @@ impl From<CoreError> for ErrorCode {
             CoreError::CapacityExceeded => ErrorCode::CapacityExceeded,
             CoreError::InvalidCoverTerm => ErrorCode::InvalidCoverTerm,
             CoreError::LedgerNotAccrued => ErrorCode::LedgerNotAccrued,
+            CoreError::PriceBelowStrike => ErrorCode::PriceBelowStrike,
         }
     }
 }

@@ -65,6 +65,8 @@ pub struct MarketCreated {
     pub strike: u64,
     pub recovery: u64,
     pub duration: u32,
+    /// When the market's first sale may happen (after the governance delay).
+    pub sales_open_at: i64,
 }
 
 #[event]

@@ -44,6 +44,8 @@ struct World {
     other_pool: Pubkey,
     other_market: Pubkey,
     other_keys: PoolKeys,
+    /// A fresh healthy price update of each market's feed (what `withdraw` reads).
+    prices: Vec<Pubkey>,
 }
 
 async fn world() -> World {
@@ -95,6 +97,7 @@ async fn world() -> World {
     .await
     .unwrap();
     let other_market = pda::market(&other_pool, 0).0;
+    let prices = env.healthy_prices().await;
     World {
         env,
         alice,
@@ -106,6 +109,7 @@ async fn world() -> World {
         other_pool,
         other_market,
         other_keys,
+        prices,
     }
 }
 
@@ -285,7 +289,7 @@ async fn attack_missing_signer() {
         ),
         (
             "withdraw",
-            ix::withdraw(&alice, &k, 0, &req, &w.alice.collateral, 2),
+            ix::withdraw(&alice, &k, 0, &req, &w.alice.collateral, &w.prices),
             alice,
         ),
         (
@@ -411,7 +415,7 @@ async fn attack_wrong_pool_market_tranche_mint_vault() {
         (
             "withdraw: other pool's vault",
             replace(
-                ix::withdraw(&alice, &k, 0, &req, &w.alice.collateral, 2),
+                ix::withdraw(&alice, &k, 0, &req, &w.alice.collateral, &w.prices),
                 &k.vault(),
                 &other_vault,
             ),
@@ -421,7 +425,7 @@ async fn attack_wrong_pool_market_tranche_mint_vault() {
         (
             "withdraw: other pool's escrow",
             replace(
-                ix::withdraw(&alice, &k, 0, &req, &w.alice.collateral, 2),
+                ix::withdraw(&alice, &k, 0, &req, &w.alice.collateral, &w.prices),
                 &k.share_escrow(0),
                 &w.other_keys.share_escrow(0),
             ),
@@ -680,7 +684,7 @@ async fn attack_wrong_pool_market_tranche_mint_vault() {
         ),
         (
             "withdraw alice's request",
-            ix::withdraw(&m, &k, 0, &req, &w.alice.collateral, 2),
+            ix::withdraw(&m, &k, 0, &req, &w.alice.collateral, &w.prices),
             ErrorCode::NotRequestOwner,
         ),
         (
@@ -725,7 +729,7 @@ async fn attack_foreign_owned_copies() {
         (
             "withdraw: request",
             replace(
-                ix::withdraw(&alice, &k, 0, &req, &w.alice.collateral, 2),
+                ix::withdraw(&alice, &k, 0, &req, &w.alice.collateral, &w.prices),
                 &req,
                 &fake_request,
             ),
@@ -843,7 +847,7 @@ async fn attack_type_cosplay() {
         (
             "withdraw: policy as request",
             replace(
-                ix::withdraw(&alice, &k, 0, &req, &w.alice.collateral, 2),
+                ix::withdraw(&alice, &k, 0, &req, &w.alice.collateral, &w.prices),
                 &req,
                 &w.policy,
             ),
@@ -1037,7 +1041,11 @@ async fn attack_fake_programs() {
         ),
         (
             "withdraw",
-            replace(ix::withdraw(&alice, &k, 0, &req, &w.alice.collateral, 2), &token, &fake),
+            replace(
+                ix::withdraw(&alice, &k, 0, &req, &w.alice.collateral, &w.prices),
+                &token,
+                &fake,
+            ),
             vec![&alice_kp],
         ),
         (
@@ -1137,7 +1145,7 @@ async fn attack_duplicate_mutable_accounts() {
     let cases: Vec<(&str, Instruction, Vec<&Keypair>)> = vec![
         (
             "withdraw: vault as the staker's account",
-            ix::withdraw(&alice, &k, 0, &req, &k.vault(), 2),
+            ix::withdraw(&alice, &k, 0, &req, &k.vault(), &w.prices),
             vec![&alice_kp],
         ),
         (
@@ -1305,7 +1313,7 @@ async fn attack_closed_accounts_stay_dead() {
     w.env.cancel_withdrawal(&w.alice, 0).await.unwrap();
     w.refused(
         "withdraw a closed request",
-        ix::withdraw(&alice, &k, 0, &req, &w.alice.collateral, 2),
+        ix::withdraw(&alice, &k, 0, &req, &w.alice.collateral, &w.prices),
         &[&alice_kp],
         anchor_code::NOT_INITIALIZED,
     )
@@ -1363,28 +1371,46 @@ async fn attack_remaining_accounts() {
     let alice = alice_kp.pubkey();
     let req = w.env.request_address(&w.alice, 0);
     w.env.warp_by(7 * DAY).await;
-    let good = ix::withdraw(&alice, &k, 0, &req, &w.alice.collateral, 2);
+    let prices = w.env.healthy_prices().await;
+    let good = ix::withdraw(&alice, &k, 0, &req, &w.alice.collateral, &prices);
     let n = good.accounts.len();
-    // another pool's book in place of one of ours
+    // remaining accounts: (market, book, price) for market 0 at n − 6.., market 1 at n − 3..
+    let (m0, b0, m1, b1) = (n - 6, n - 5, n - 3, n - 2);
+    // another pool's book, or market, in place of one of ours
     let mut other = good.clone();
-    other.accounts[n - 1].pubkey = pda::book(&w.other_market).0;
-    // a foreign-owned copy of our own book
+    other.accounts[b0].pubkey = pda::book(&w.other_market).0;
+    let mut other_market = good.clone();
+    other_market.accounts[m0].pubkey = w.other_market;
+    // foreign-owned copies of our own book and market
     let fake_book = clone_with_owner(&mut w.env, &pda::book(&w.market).0, &Pubkey::new_unique()).await;
     let mut fake = good.clone();
-    fake.accounts[n - 2].pubkey = fake_book;
-    // a missing book (hide the market with the cover), an extra one, the books swapped
+    fake.accounts[b0].pubkey = fake_book;
+    let fake_market = clone_with_owner(&mut w.env, &w.market, &Pubkey::new_unique()).await;
+    let mut fake_m = good.clone();
+    fake_m.accounts[m0].pubkey = fake_market;
+    // a book where a market goes (type cosplay), a market's own book under another market
+    let mut cosplay = good.clone();
+    cosplay.accounts[m0].pubkey = good.accounts[b0].pubkey;
+    let mut crossed = good.clone();
+    crossed.accounts.swap(b0, b1);
+    // a missing triple (hide the market with the cover), an extra account, the markets swapped
     let mut missing = good.clone();
-    missing.accounts.remove(n - 2);
+    missing.accounts.truncate(n - 3);
     let mut extra = good.clone();
     extra.accounts.push(extra.accounts[n - 1].clone());
     let mut swapped = good.clone();
-    swapped.accounts.swap(n - 1, n - 2);
+    swapped.accounts.swap(m0, m1);
+    swapped.accounts.swap(b0, b1);
     for (what, ix) in [
         ("other pool's book", other),
+        ("other pool's market", other_market),
         ("foreign-owned book", fake),
-        ("missing book", missing),
-        ("extra book", extra),
-        ("swapped books", swapped),
+        ("foreign-owned market", fake_m),
+        ("a book as a market", cosplay),
+        ("books crossed", crossed),
+        ("missing market", missing),
+        ("extra account", extra),
+        ("swapped markets", swapped),
     ] {
         w.refused(what, ix, &[&alice_kp], e(ErrorCode::WrongMarketBooks)).await;
     }
@@ -1414,6 +1440,10 @@ async fn attack_remaining_accounts() {
 #[tokio::test]
 async fn attack_overflowing_amounts() {
     let mut w = world().await;
+    // the triggered market's claim is paid and its reserve released, so deposits reach their arithmetic
+    let (tm, tp, bc) = (w.triggered, w.triggered_policy, w.buyer.collateral);
+    w.env.settle(&tm, &[(tp, bc)]).await.unwrap();
+    w.env.release(&tm).await.unwrap();
     let k = w.env.keys;
     let alice_kp = w.alice.kp.insecure_clone();
     let alice = alice_kp.pubkey();
@@ -1754,7 +1784,7 @@ fn catalogue(w: &World, price: Pubkey) -> Vec<(&'static str, Instruction, Vec<Ke
         ),
         (
             "withdraw",
-            ix::withdraw(&al, &k, 0, &req, &w.alice.collateral, 2),
+            ix::withdraw(&al, &k, 0, &req, &w.alice.collateral, &w.prices),
             vec![c(&alice)],
         ),
         (

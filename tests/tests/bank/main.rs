@@ -3,6 +3,7 @@
 //! capability.
 
 mod attacks;
+mod audit;
 mod cover;
 mod governance;
 mod integrator;

@@ -145,9 +145,11 @@ enum Op {
         user: usize,
         tranche: u8,
     },
+    /// `withdraw` with a price update per market: (price, conf, age).
     Withdraw {
         user: usize,
         tranche: u8,
+        prices: Vec<(u64, u64, i64)>,
     },
     /// `buy_cover` with a price published `age` seconds before the clock.
     Buy {
@@ -179,6 +181,14 @@ enum Op {
     Reopen {
         market: usize,
     },
+    /// `close_policy` of a model policy id (global).
+    ClosePolicy {
+        policy: usize,
+    },
+    /// `close_market` (the authority).
+    CloseMarket {
+        market: usize,
+    },
     Advance {
         secs: i64,
     },
@@ -197,6 +207,8 @@ impl Op {
             Op::Settle { .. } => "settle_policies",
             Op::Release { .. } => "release_reserve",
             Op::Reopen { .. } => "reopen_market",
+            Op::ClosePolicy { .. } => "close_policy",
+            Op::CloseMarket { .. } => "close_market",
             Op::Advance { .. } => "advance_time",
         }
     }
@@ -227,6 +239,15 @@ fn expected_code(e: ModelError) -> u32 {
         M::StalePrice => ErrorCode::StalePrice,
         M::ConfidenceTooWide => ErrorCode::ConfidenceTooWide,
         M::InvalidTranche => ErrorCode::InvalidTranche,
+        M::MarketNotOpen => ErrorCode::MarketNotOpen,
+        M::PriceBelowStrikeInPool => ErrorCode::PriceBelowStrikeInPool,
+        M::ReservePendingRelease => ErrorCode::ReservePendingRelease,
+        M::PolicyNotClosable => ErrorCode::PolicyNotClosable,
+        M::MarketHasOpenStreak => ErrorCode::MarketHasOpenStreak,
+        M::MarketHasActiveCover => ErrorCode::MarketHasActiveCover,
+        M::InvalidPolicyAccount => ErrorCode::InvalidPolicyAccount,
+        // the policy account was closed: Anchor refuses it before the handler
+        M::NoPolicy => return anchor_lang::error::ErrorCode::AccountNotInitialized as u32,
         // the request account does not exist: Anchor refuses it before the handler
         M::NoRequest => return anchor_lang::error::ErrorCode::AccountNotInitialized as u32,
         // the token program's own custom error
@@ -582,6 +603,9 @@ impl Seq {
                 .collect::<Vec<_>>()
         ));
         seq.compare().await;
+        // the markets open for sales after the governance delay (both sides)
+        let delay = seq.model.governance_delay();
+        seq.run_op(Op::Advance { secs: delay }).await;
         seq
     }
 
@@ -867,6 +891,39 @@ impl Seq {
         Op::Settle { market, batch }
     }
 
+    /// A price update per market for `withdraw`: healthy and fresh, or now
+    /// and then one market's below its strike (a depeg not reported yet) or stale.
+    fn gen_withdraw_prices(&mut self) -> Vec<(u64, u64, i64)> {
+        let n = self.markets.len();
+        let odd = self.rng.below(n as u64) as usize;
+        let kind = self.rng.below(10);
+        (0..n)
+            .map(|i| match kind {
+                0 if i == odd => (94 * USD / 100, 0, 0),
+                1 if i == odd => (USD, 10_000, 61),
+                _ => (USD, 10_000, 0),
+            })
+            .collect()
+    }
+
+    /// `close_policy` of an ended policy (usually), or any.
+    fn gen_close_policy(&mut self) -> Option<Op> {
+        let n = self.model.policies.len();
+        if n == 0 {
+            return None;
+        }
+        let now = self.model.now;
+        let ended: Vec<usize> = (0..n)
+            .filter(|&i| !self.model.policies[i].closed && self.model.policies[i].end_time <= now)
+            .collect();
+        let policy = if !ended.is_empty() && self.rng.chance(85) {
+            self.rng.pick(&ended)
+        } else {
+            self.rng.below(n as u64) as usize
+        };
+        Some(Op::ClosePolicy { policy })
+    }
+
     fn gen_advance(&mut self) -> Op {
         let secs = match self.rng.below(20) {
             0..=5 => self.rng.range(1, 120),
@@ -973,7 +1030,8 @@ impl Seq {
         let claimable = !self.claimable().is_empty();
         let insured = !self.insured().is_empty();
         let w = |on: bool, n: u64| if on { n } else { 0 };
-        let table: [(&str, u64); 13] = [
+        let ended = self.model.policies.iter().any(|p| !p.closed && p.end_time <= now);
+        let table: [(&str, u64); 15] = [
             ("deposit", 10),
             ("request", 9),
             ("cancel", 2),
@@ -987,6 +1045,8 @@ impl Seq {
             ("reopen", 1 + w(released, 8)),
             ("advance", 8),
             ("to_window", w(waiting, 14)),
+            ("close_policy", 1 + w(ended, 6)),
+            ("close_market", 1),
         ];
         let mut r = self.rng.below(table.iter().map(|(_, n)| n).sum());
         let kind = table
@@ -1014,7 +1074,8 @@ impl Seq {
                 } else {
                     self.pair(|s, u, t| s.model.requests.contains_key(&(u as u32, t)))
                 };
-                vec![Op::Withdraw { user, tranche }]
+                let prices = self.gen_withdraw_prices();
+                vec![Op::Withdraw { user, tranche, prices }]
             }
             "buy" => vec![self.gen_buy()],
             "accrue" => vec![Op::Accrue],
@@ -1028,6 +1089,10 @@ impl Seq {
                 market: self.market_where(|m| m.status == Status::Triggered && m.settlement.released),
             }],
             "to_window" => vec![self.gen_to_window()],
+            "close_policy" => self.gen_close_policy().into_iter().collect(),
+            "close_market" => vec![Op::CloseMarket {
+                market: self.market(&[Status::Active, Status::Triggered]),
+            }],
             _ => vec![self.gen_advance()],
         }
     }
@@ -1072,12 +1137,28 @@ impl Seq {
                 let ix = ix::cancel_withdrawal(&s.key(), &keys, tranche, &request, &s.shares[tranche as usize]);
                 (send_from(&mut self.env, &s.kp, &[ix], &[]).await, m)
             }
-            &Op::Withdraw { user, tranche } => {
-                let m = self.model.withdraw(user as u32, tranche as usize).map(|_| ());
+            Op::Withdraw { user, tranche, prices } => {
+                let (user, tranche) = (*user, *tranche);
+                let now = self.model.now;
+                let obs: Vec<Observation> = prices
+                    .iter()
+                    .map(|&(price, conf, age)| Observation {
+                        price: UnitPrice { price, conf },
+                        publish_time: now - age,
+                    })
+                    .collect();
+                let m = self.model.withdraw(user as u32, tranche as usize, &obs).map(|_| ());
+                let mut updates = Vec::new();
+                for o in &obs {
+                    updates.push(
+                        self.env
+                            .price_at(o.price.price as i64, o.price.conf, o.publish_time)
+                            .await,
+                    );
+                }
                 let s = &self.users[user];
                 let request = pda::withdrawal_request(&keys.pool, tranche, &s.key()).0;
-                let markets = self.markets.len() as u32;
-                let ix = ix::withdraw(&s.key(), &keys, tranche, &request, &s.collateral, markets);
+                let ix = ix::withdraw(&s.key(), &keys, tranche, &request, &s.collateral, &updates);
                 (send_from(&mut self.env, &s.kp, &[ix], &[]).await, m)
             }
             &Op::Buy {
@@ -1179,6 +1260,19 @@ impl Seq {
                 let m = self.model.reopen_market(market);
                 let auth = self.env.authority.insecure_clone();
                 let ix = ix::reopen_market(&auth.pubkey(), &keys.pool, &self.markets[market]);
+                (send_from(&mut self.env, &auth, &[ix], &[]).await, m)
+            }
+            &Op::ClosePolicy { policy } => {
+                let m = self.model.close_policy(policy);
+                let p = self.model.policies[policy];
+                let owner = self.users[p.owner as usize].key();
+                let ix = ix::close_policy(&owner, &self.policies[policy], &self.markets[p.market]);
+                (send_keeper(&mut self.env, ix).await, m)
+            }
+            &Op::CloseMarket { market } => {
+                let m = self.model.close_market(market);
+                let auth = self.env.authority.insecure_clone();
+                let ix = ix::close_market(&auth.pubkey(), &keys.pool, &self.markets[market]);
                 (send_from(&mut self.env, &auth, &[ix], &[]).await, m)
             }
             &Op::Advance { secs } => {
@@ -1308,6 +1402,9 @@ impl Seq {
                 format!("market {i} status")
             });
             same(&mut errs, mk.epoch, mm.epoch, || format!("market {i} epoch"));
+            same(&mut errs, mk.sales_open_at, mm.sales_open_at, || {
+                format!("market {i} sales_open_at")
+            });
             same(&mut errs, mk.last_publish_time, mm.streak.last_publish_time, || {
                 format!("market {i} last_publish_time")
             });
@@ -1388,7 +1485,14 @@ impl Seq {
 
         // policies
         for (id, mp) in model.policies.iter().enumerate() {
-            let Some(bp) = env.policy(&policies[id]).await else {
+            let found = env.policy(&policies[id]).await;
+            if mp.closed {
+                if found.is_some() {
+                    errs.push(format!("policy {id}: closed in the model, open in the bank"));
+                }
+                continue;
+            }
+            let Some(bp) = found else {
                 errs.push(format!("policy {id}: missing in the bank"));
                 continue;
             };

@@ -6,7 +6,7 @@ use coverage_pool::error::ErrorCode;
 use coverage_pool::instructions::CreateMarketArgs;
 use coverage_pool::state::{MarketStatus, PayoutShape, PolicyStatus};
 use coverage_pool_tests::*;
-use coverage_sdk::ix;
+use coverage_sdk::{ix, pda};
 use solana_signer::Signer;
 
 const USD: i64 = 100_000_000;
@@ -90,9 +90,17 @@ async fn a_bigger_loss_wipes_junior_then_reaches_senior() {
     assert_eq!(env.share_value(0, alice_shares).await, 0);
     let bob_shares = env.balance(&bob.shares[1]).await;
     assert!(env.share_value(1, bob_shares).await < 10_500 * ONE);
-    // a wiped-out tranche takes no new money
+    // no deposit while the reserve waits to be released; then a wiped-out tranche takes no new money
     let carol = env.new_staker(1_000 * ONE).await;
+    assert_err(
+        env.deposit(&carol, 0, 1_000 * ONE, 0).await,
+        ErrorCode::ReservePendingRelease,
+    );
+    let policy = pda::policy(&m, 0).0;
+    env.settle(&m, &[(policy, buyer.collateral)]).await.unwrap();
+    env.release(&m).await.unwrap();
     assert_err(env.deposit(&carol, 0, 1_000 * ONE, 0).await, ErrorCode::TrancheWipedOut);
+    env.deposit(&carol, 1, 1_000 * ONE, 0).await.unwrap();
     assert_books(&mut env).await;
 }
 

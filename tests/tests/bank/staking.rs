@@ -120,7 +120,7 @@ async fn cancel_returns_the_shares_and_the_rent() {
     assert_eq!(lamports_after, lamports_before, "request rent refunded");
     // nothing left to withdraw
     let req = env.request_address(&alice, 1);
-    let ix = ix::withdraw(&alice.key(), &env.keys, 1, &req, &alice.collateral, 0);
+    let ix = ix::withdraw(&alice.key(), &env.keys, 1, &req, &alice.collateral, &[]);
     assert!(env.send(&[ix], &[&alice.kp]).await.is_err());
 }
 
@@ -223,10 +223,10 @@ async fn wrong_accounts_are_refused_with_their_error_and_move_nothing() {
     let alice_req = env.request_address(&alice, 0);
     let ix = ix::cancel_withdrawal(&mallory.key(), &env.keys, 0, &alice_req, &mallory.shares[0]);
     assert_err(env.send(&[ix], &[&mallory.kp]).await, ErrorCode::NotRequestOwner);
-    let ix = ix::withdraw(&mallory.key(), &env.keys, 0, &alice_req, &mallory.collateral, 0);
+    let ix = ix::withdraw(&mallory.key(), &env.keys, 0, &alice_req, &mallory.collateral, &[]);
     assert_err(env.send(&[ix], &[&mallory.kp]).await, ErrorCode::NotRequestOwner);
     // and alice cannot redeem a tranche-0 request as tranche 1
-    let ix = ix::withdraw(&alice.key(), &env.keys, 1, &alice_req, &alice.collateral, 0);
+    let ix = ix::withdraw(&alice.key(), &env.keys, 1, &alice_req, &alice.collateral, &[]);
     assert_err(env.send(&[ix], &[&alice.kp]).await, ErrorCode::InvalidTranche);
     assert_eq!(env.snapshot(&watched).await, before);
     assert!(env.request(&alice, 0).await.is_some());

@@ -165,8 +165,12 @@ pub struct Market {
     pub pending_change: Option<MarketParamsChange>,
     /// When the queued change may be applied (0: none queued).
     pub pending_change_eta: i64,
-    /// Room to grow (cover books, reserves and settlement counters come here).
-    pub reserved: [u8; 512],
+    /// First second at which cover may be sold and observations are accepted:
+    /// creation + the governance delay (cooldown + withdraw window + 1 day),
+    /// so a staker who disagrees with a new market can leave first.
+    pub sales_open_at: i64,
+    /// Room to grow.
+    pub reserved: [u8; 504],
 }
 
 impl Market {
@@ -223,5 +227,29 @@ impl Market {
     /// Whether a depeg streak is open.
     pub fn streak_open(&self) -> bool {
         self.status == MarketStatus::StreakOpen
+    }
+
+    /// Whether the market has opened (`sales_open_at` passed): before, it
+    /// sells nothing and takes no observation.
+    pub fn is_open(&self, now: i64) -> bool {
+        now >= self.sales_open_at
+    }
+
+    /// The market's standing for claims, in the core's form.
+    pub fn claims(&self) -> coverage_core::policy::MarketClaims {
+        use coverage_core::policy::MarketPhase;
+        coverage_core::policy::MarketClaims {
+            epoch: self.epoch,
+            phase: match self.status {
+                MarketStatus::Active => MarketPhase::Active,
+                MarketStatus::StreakOpen => MarketPhase::StreakOpen,
+                MarketStatus::Triggered => MarketPhase::Triggered {
+                    released: self.settlement.released,
+                },
+                MarketStatus::Closed => MarketPhase::Closed,
+            },
+            last_publish_time: self.last_publish_time,
+            max_price_age: i64::from(self.max_price_age),
+        }
     }
 }

@@ -1,11 +1,10 @@
 use anchor_lang::prelude::*;
-use coverage_core::policy::day_of;
 use coverage_core::staking::WithdrawalTiming;
 use coverage_core::streaming::split_by_weight;
 
 use crate::constants::{MAX_TRANCHES, POOL_SEED};
 use crate::error::{CoreResultExt, ErrorCode};
-use crate::state::{CoverBook, PremiumLedger};
+use crate::state::PremiumLedger;
 
 /// One layer of pooled capital (PROTOCOL.md 2). Tranche 0 is the most junior.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Default, Debug, PartialEq, Eq, InitSpace)]
@@ -181,27 +180,11 @@ impl Pool {
         Ok(())
     }
 
-    /// Required capital (PROTOCOL.md 3.3) on `now`: `max(largest market's
-    /// active cover, total active cover / L)`, read from every market's cover
-    /// book. `books` must be the pool's books, one per market, in market
-    /// order (`WrongMarketBooks`).
-    pub fn required_capital<'info>(
-        &self,
-        pool_key: &Pubkey,
-        books: &'info [AccountInfo<'info>],
-        now: i64,
-    ) -> Result<u64> {
-        require!(books.len() == self.market_count as usize, ErrorCode::WrongMarketBooks);
-        let today = day_of(now);
+    /// Required capital (PROTOCOL.md 3.3) from every market's active cover
+    /// (in market order): `max(largest, total / L)`.
+    pub fn required_capital(&self, active_cover: impl Iterator<Item = u64>) -> Result<u64> {
         let (mut largest, mut total) = (0u64, 0u64);
-        for (i, info) in books.iter().enumerate() {
-            let loader = AccountLoader::<CoverBook>::try_from(info).map_err(|_| error!(ErrorCode::WrongMarketBooks))?;
-            let book = loader.load()?;
-            require!(
-                book.pool == *pool_key && book.index as usize == i,
-                ErrorCode::WrongMarketBooks
-            );
-            let active = book.active_cover_on(today)?;
+        for active in active_cover {
             largest = largest.max(active);
             total = total.checked_add(active).ok_or(ErrorCode::MathOverflow)?;
         }
@@ -241,8 +224,8 @@ impl Pool {
 
     /// The delay of a queued change: longer than a staker needs to leave
     /// (cooldown + withdraw window, as they are now) plus a day's grace.
-    pub fn governance_delay(&self) -> i64 {
-        i64::from(self.cooldown) + i64::from(self.withdraw_window) + crate::constants::GOVERNANCE_GRACE
+    pub fn governance_delay(&self) -> Result<i64> {
+        self.withdrawal_timing().governance_delay().or_named()
     }
 
     /// Pool capital C (PROTOCOL.md 3.3): the sum of tranche assets (reserves excluded).

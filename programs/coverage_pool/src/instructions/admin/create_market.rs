@@ -14,7 +14,7 @@ pub struct CreateMarketArgs {
     pub feed_id: [u8; 32],
     /// A streak opens when `price + conf < strike`.
     pub strike: u64,
-    /// An open streak closes when `price ≥ recovery` (`recovery ≥ strike`).
+    /// An open streak closes when `price ≥ recovery` (`strike ≤ recovery ≤ 2 × strike`).
     pub recovery: u64,
     /// Seconds a streak must last to trigger.
     pub duration: u32,
@@ -37,8 +37,11 @@ pub struct CreateMarketArgs {
 impl CreateMarketArgs {
     /// Checks every term against its documented bound (constants.rs).
     pub fn validate(&self) -> Result<()> {
+        // a recovery far above the strike could keep a streak from ever closing
         require!(
-            self.strike > 0 && self.recovery >= self.strike,
+            self.strike > 0
+                && self.recovery >= self.strike
+                && u128::from(self.recovery) <= u128::from(self.strike) * u128::from(MAX_RECOVERY_OVER_STRIKE),
             ErrorCode::InvalidStrikeOrRecovery
         );
         require!(
@@ -110,6 +113,11 @@ pub fn validate_sale_params(
 ///   (`InvalidAllocation`).
 /// * Creates: market PDA `[MARKET_SEED, pool, index]`, `index` = the pool's
 ///   market count, status `Active`, epoch 0; and its cover book `[BOOK_SEED, market]`.
+///   Its allocation counts toward the pool's leverage at once, but it sells
+///   nothing and takes no observation before `sales_open_at` = now + the
+///   governance delay (cooldown + withdraw window + 1 day, PROTOCOL.md 3.6):
+///   every term of a new market waits as long as a queued change, so a
+///   staker who disagrees can request, wait the cooldown and leave first.
 /// * Emits `MarketCreated`.
 #[derive(Accounts)]
 pub struct CreateMarket<'info> {
@@ -144,6 +152,9 @@ pub fn create_market_handler(ctx: Context<CreateMarket>, args: CreateMarketArgs)
     pool.reallocate(0, args.allocation_bps)?;
 
     let now = Clock::get()?.unix_timestamp;
+    let sales_open_at = now
+        .checked_add(pool.governance_delay()?)
+        .ok_or(ErrorCode::MathOverflow)?;
     let market_key = ctx.accounts.market.key();
     {
         let mut book = ctx.accounts.book.load_init()?;
@@ -187,7 +198,8 @@ pub fn create_market_handler(ctx: Context<CreateMarket>, args: CreateMarketArgs)
         settlement: Settlement::default(),
         pending_change: None,
         pending_change_eta: 0,
-        reserved: [0; 512],
+        sales_open_at,
+        reserved: [0; 504],
     });
     pool.market_count += 1;
     emit!(MarketCreated {
@@ -198,6 +210,7 @@ pub fn create_market_handler(ctx: Context<CreateMarket>, args: CreateMarketArgs)
         strike: market.strike,
         recovery: market.recovery,
         duration: market.duration,
+        sales_open_at,
     });
     Ok(())
 }

@@ -99,7 +99,7 @@ pub fn queue_pool_params_handler(ctx: Context<PoolAuthority>, change: PoolParams
         change.protocol_fee_bps,
     )?;
     let eta = now
-        .checked_add(pool.governance_delay())
+        .checked_add(pool.governance_delay()?)
         .ok_or(ErrorCode::MathOverflow)?;
     pool.pending_change = change;
     pool.pending_change_eta = eta;
@@ -204,7 +204,7 @@ pub fn queue_market_params_handler(ctx: Context<MarketAuthority>, change: Market
         market.max_price_age,
     )?;
     let eta = now
-        .checked_add(ctx.accounts.pool.governance_delay())
+        .checked_add(ctx.accounts.pool.governance_delay()?)
         .ok_or(ErrorCode::MathOverflow)?;
     market.pending_change = Some(change);
     market.pending_change_eta = eta;

@@ -77,8 +77,10 @@ pub fn validate_pool_params(
 
 /// Token-2022 mint extensions the pool can honour: they change neither the
 /// amount a transfer moves nor who may move or freeze the vault's tokens.
-const ALLOWED_MINT_EXTENSIONS: [ExtensionType; 7] = [
-    ExtensionType::MintCloseAuthority,
+/// `MintCloseAuthority` is not among them: extensions are checked only here,
+/// and a mint closed and re-created at the same address (possible once its
+/// supply is zero) could come back with fees, hooks or a permanent delegate.
+const ALLOWED_MINT_EXTENSIONS: [ExtensionType; 6] = [
     ExtensionType::MetadataPointer,
     ExtensionType::TokenMetadata,
     ExtensionType::GroupPointer,

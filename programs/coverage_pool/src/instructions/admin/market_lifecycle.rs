@@ -1,5 +1,5 @@
 use anchor_lang::prelude::*;
-use coverage_core::policy::day_of;
+use coverage_core::policy::claimable_cover_day;
 
 use crate::error::ErrorCode;
 use crate::events::{MarketClosed, MarketReopened};
@@ -45,8 +45,10 @@ pub fn reopen_market_handler(ctx: Context<ReopenMarket>) -> Result<()> {
 /// * Caller: the pool authority (`Unauthorized`); the market is the pool's.
 /// * Checks: not already closed (`MarketClosed`); no open streak
 ///   (`MarketHasOpenStreak`); a triggered market's reserve is released
-///   (`ReserveNotReleased`); otherwise no active cover left
-///   (`MarketHasActiveCover`: cover already sold is never voided).
+///   (`ReserveNotReleased`); otherwise no cover that a claim could still
+///   reach (`MarketHasActiveCover`: cover already sold is never voided) —
+///   cover in force at any streak start still to be reported, i.e. ending
+///   after the earliest such start (core `policy::claimable_cover_day`).
 /// * Emits `MarketClosed`.
 #[derive(Accounts)]
 pub struct CloseMarket<'info> {
@@ -66,8 +68,9 @@ pub fn close_market_handler(ctx: Context<CloseMarket>) -> Result<()> {
         MarketStatus::StreakOpen => return err!(ErrorCode::MarketHasOpenStreak),
         MarketStatus::Triggered => require!(market.settlement.released, ErrorCode::ReserveNotReleased),
         MarketStatus::Active => {
-            let active = ctx.accounts.book.load()?.active_cover_on(day_of(now))?;
-            require!(active == 0, ErrorCode::MarketHasActiveCover);
+            let day = claimable_cover_day(market.last_publish_time, i64::from(market.max_price_age), now);
+            let claimable = ctx.accounts.book.load()?.active_cover_on(day)?;
+            require!(claimable == 0, ErrorCode::MarketHasActiveCover);
         }
     }
     market.status = MarketStatus::Closed;

@@ -21,10 +21,11 @@ use crate::token_ops::transfer_from_signer;
 /// * Checks, each with its own error: pool not paused (`PoolPaused`); market
 ///   of this pool (`WrongPool`), not paused (`MarketPaused`), not closed
 ///   (`MarketClosed`), not triggered (`MarketAlreadyTriggered`), no open
-///   streak (`SalesStoppedStreakOpen`); a fresh price of the market's feed in
-///   `price_update`: every oracle check of `check_trigger`, no older than the
-///   market's last accepted observation (`StalePrice`), and
-///   `price − conf ≥ strike` (`PriceBelowStrike`); `days` in 1..=365
+///   streak (`SalesStoppedStreakOpen`), open (`MarketNotOpen` before
+///   `sales_open_at`); a fresh price of the market's feed in `price_update`:
+///   every oracle check of `check_trigger`, no older than the market's last
+///   accepted observation (`StalePrice`), and `price − conf ≥ strike`
+///   (`PriceBelowStrike`) — the core's `TriggerTerms::check_healthy_price`; `days` in 1..=365
 ///   (`InvalidCoverTerm`); `amount` at least one whole collateral token
 ///   (`InvalidCoverAmount`); active cover + `amount` within the market's
 ///   capacity = pool capital × allocation (`CapacityExceeded`); premium
@@ -92,25 +93,12 @@ impl BuyCover<'_> {
             MarketStatus::Triggered => return err!(ErrorCode::MarketAlreadyTriggered),
             MarketStatus::Closed => return err!(ErrorCode::MarketClosed),
         }
+        require!(market.is_open(now), ErrorCode::MarketNotOpen);
         let obs = read_observation(&self.price_update, &market.feed_id)?;
-        let terms = market.trigger_terms();
-        // freshness and confidence exactly as check_trigger; the price may not
-        // be older than what the keepers already reported
-        require!(
-            now.saturating_sub(obs.publish_time) <= terms.max_price_age,
-            ErrorCode::StalePrice
-        );
-        require!(obs.publish_time >= market.last_publish_time, ErrorCode::StalePrice);
-        require!(
-            u128::from(obs.price.conf) * u128::from(BPS)
-                <= u128::from(obs.price.price) * u128::from(terms.max_conf_bps),
-            ErrorCode::ConfidenceTooWide
-        );
-        require!(
-            obs.price.price.saturating_sub(obs.price.conf) >= market.strike && obs.price.price >= obs.price.conf,
-            ErrorCode::PriceBelowStrike
-        );
-        Ok(())
+        market
+            .trigger_terms()
+            .check_healthy_price(market.last_publish_time, &obs, now)
+            .or_named()
     }
 }
 

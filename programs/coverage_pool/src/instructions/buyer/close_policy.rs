@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 
 use crate::error::ErrorCode;
 use crate::events::PolicyClosed;
-use crate::state::{Market, MarketStatus, Policy, PolicyStatus};
+use crate::state::{Market, Policy, PolicyStatus};
 
 /// `close_policy` — closes a finished policy; its rent always goes to the
 /// policy owner.
@@ -10,9 +10,12 @@ use crate::state::{Market, MarketStatus, Policy, PolicyStatus};
 /// * Caller: anyone (a keeper tidying up expired policies, or the owner).
 /// * Checks: `owner` is the policy's owner (`NotPolicyOwner`: the rent
 ///   cannot be redirected); `market` is the policy's (`WrongMarket`); the
-///   policy is settled, or it has ended and cannot be paid any more: its
-///   market has no open streak, and has not triggered in the policy's epoch
-///   unless that event's reserve was released (`PolicyNotClosable`).
+///   policy is settled, or it has ended and no claim can still reach it
+///   (`PolicyNotClosable`), the core's `policy::policy_closable`: its epoch
+///   is over, or its market has no open streak, has not triggered unless the
+///   reserve was released, and no streak still to be reported can have begun
+///   before the policy's end — `now ≥ end + max_price_age`, or the keepers
+///   already reported a price published at or after the end.
 /// * Emits `PolicyClosed`.
 #[derive(Accounts)]
 pub struct ClosePolicy<'info> {
@@ -33,18 +36,16 @@ pub fn close_policy_handler(ctx: Context<ClosePolicy>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let policy = &ctx.accounts.policy;
     let market = &ctx.accounts.market;
-    let closable = match policy.status {
-        PolicyStatus::Settled => true,
-        PolicyStatus::Active => {
-            let ended = now >= policy.end_time;
-            let may_still_pay = market.status == MarketStatus::StreakOpen
-                || (market.status == MarketStatus::Triggered
-                    && market.epoch == policy.epoch
-                    && !market.settlement.released);
-            ended && !may_still_pay
-        }
-    };
-    require!(closable, ErrorCode::PolicyNotClosable);
+    require!(
+        coverage_core::policy::policy_closable(
+            policy.status == PolicyStatus::Settled,
+            policy.epoch,
+            policy.end_time,
+            &market.claims(),
+            now
+        ),
+        ErrorCode::PolicyNotClosable
+    );
     emit!(PolicyClosed {
         policy: policy.key(),
         owner: policy.owner,

@@ -14,7 +14,9 @@ use crate::state::{CoverBook, Market, MarketStatus, Pool, PremiumLedger, Settlem
 ///
 /// * Checks, each with its own error and no state change: the market is not
 ///   closed (`MarketClosed`) nor triggered in this epoch
-///   (`MarketAlreadyTriggered`); `pool` is the market's (`WrongPool`); the
+///   (`MarketAlreadyTriggered`), and is open (`MarketNotOpen` before
+///   `sales_open_at`: a market with no cover yet cannot open a streak that
+///   would hold up redemptions); `pool` is the market's (`WrongPool`); the
 ///   price update is owned by the Pyth receiver (`OracleWrongOwner`), is a
 ///   `PriceUpdateV2` (`OracleInvalidAccount`), fully verified
 ///   (`OracleNotFullyVerified`), of the market's feed (`OracleWrongFeed`),
@@ -61,6 +63,7 @@ pub fn check_trigger_handler(ctx: Context<CheckTrigger>) -> Result<()> {
         market.status != MarketStatus::Triggered,
         ErrorCode::MarketAlreadyTriggered
     );
+    require!(market.is_open(now), ErrorCode::MarketNotOpen);
     let obs = read_observation(&ctx.accounts.price_update, &market.feed_id)?;
 
     let was_open = market.streak_open();

@@ -17,7 +17,11 @@ use crate::token_ops::{mint_shares, transfer_from_signer};
 ///   the staker; `staker_shares` holds the share mint (any owner: deposit for
 ///   someone else is allowed). `amount > 0` (`ZeroAmount`); at least one share
 ///   (`ZeroShares`); at least `min_shares` (`SlippageExceeded`); the tranche
-///   is not wiped out (`TrancheWipedOut`).
+///   is not wiped out (`TrancheWipedOut`); no triggered market's reserve is
+///   waiting to be released (`ReservePendingRelease`: what comes back belongs
+///   to the stakers who bore the reserve, so nobody may buy in just before a
+///   release — the keeper settles and releases in the pass that saw the
+///   trigger, so this is minutes unless claims go unsettled).
 /// * Effects: first earns the premium due (the share price is current);
 ///   shares = amount × total shares / tranche assets, rounded down
 ///   (the first deposit is 1:1 and locks `DEAD_SHARES`); `amount` moves to the
@@ -66,6 +70,7 @@ pub fn deposit_handler(ctx: Context<Deposit>, tranche: u8, amount: u64, min_shar
     let pool = &ctx.accounts.pool;
     require!(pool.is_ready(), ErrorCode::PoolNotReady);
     require!(!pool.paused, ErrorCode::PoolPaused);
+    require!(pool.reserves_total == 0, ErrorCode::ReservePendingRelease);
     let t = pool.tranche(tranche)?;
     let total_shares = ctx
         .accounts

@@ -4,23 +4,33 @@ use coverage_core::staking::{check_capital_after_withdrawal, redemption_value};
 
 use crate::error::{CoreResultExt, ErrorCode};
 use crate::events::Withdrawn;
-use crate::state::{Pool, PremiumLedger, WithdrawalRequest};
+use crate::oracle::read_observation;
+use crate::state::{CoverBook, Market, MarketStatus, Pool, PremiumLedger, WithdrawalRequest};
 use crate::token_ops::{burn_escrowed_shares, transfer_from_pool};
 
 /// `withdraw(tranche)` — redeems a withdrawal request (PROTOCOL.md 3.1).
 ///
 /// * Caller: the request's staker (`NotRequestOwner` for anyone else). Never
 ///   blocked by a pause.
+/// * Remaining accounts: for each market of the pool, in market order, the
+///   triple (market, its cover book, a price update of its feed — e.g. the
+///   feed's push account), read-only (`WrongMarketBooks` when a market or
+///   book is not the pool's one at that index, or one is missing).
 /// * Checks: the request is this pool's and tranche's; the cooldown it was
 ///   made under has elapsed (`CooldownNotElapsed`) and its window has not passed
 ///   (`WithdrawalRequestLapsed`); no market of the pool has an open depeg
 ///   streak (`StreakOpenInPool`: nobody leaves ahead of a claim that is
-///   forming); the redemption leaves pool capital at or above its required
-///   capital (`RequiredCapitalBreached`, PROTOCOL.md 3.3), computed from
-///   every market's cover book passed as remaining accounts, in market
-///   order (`WrongMarketBooks`); vault, collateral
-///   mint, share mint, escrow and token program are the pool's;
-///   `staker_collateral` holds the collateral mint.
+///   forming); every open, active market's price update passes the checks of
+///   a sale — every oracle check, fresh, no older than the market's last
+///   accepted observation, within its confidence bound — and shows
+///   `price − conf ≥ strike` (`PriceBelowStrikeInPool`: nobody leaves in the
+///   seconds between a depeg's print and its first report; the oracle errors
+///   otherwise). Markets not open yet, triggered or closed carry no claim to
+///   come and their price is not read. The redemption leaves pool capital at
+///   or above its required capital (`RequiredCapitalBreached`, PROTOCOL.md
+///   3.3), from every market's cover book; vault, collateral mint, share
+///   mint, escrow and token program are the pool's; `staker_collateral`
+///   holds the collateral mint.
 /// * Effects: first earns the premium due; pays the lower of the shares' value at request and now (both
 ///   rounded down), burns the shares, lowers the tranche's assets by the
 ///   payout, closes the request (rent to the staker). Whatever the shares
@@ -89,7 +99,7 @@ pub fn withdraw_handler<'info>(ctx: Context<'info, Withdraw<'info>>, tranche: u8
         .checked_add(t.dead_shares)
         .ok_or(ErrorCode::MathOverflow)?;
     let payout = redemption_value(request.shares, request.value_at_request, t.assets, total_shares).or_named()?;
-    let required = pool.required_capital(&pool.key(), ctx.remaining_accounts, now)?;
+    let required = check_markets(pool, &pool.key(), ctx.remaining_accounts, now)?;
     check_capital_after_withdrawal(pool.capital()?, payout, required).or_named()?;
 
     let shares = request.shares;
@@ -123,4 +133,43 @@ pub fn withdraw_handler<'info>(ctx: Context<'info, Withdraw<'info>>, tranche: u8
         tranche_assets,
     });
     Ok(())
+}
+
+/// Reads every market of the pool from the remaining accounts (triples of
+/// market, book, price update, in market order): refuses while an open,
+/// active market's price shows its strike breached, and returns the pool's
+/// required capital on `now` from the books.
+fn check_markets<'info>(
+    pool: &Pool,
+    pool_key: &Pubkey,
+    accounts: &'info [AccountInfo<'info>],
+    now: i64,
+) -> Result<u64> {
+    require!(
+        accounts.len() == 3 * pool.market_count as usize,
+        ErrorCode::WrongMarketBooks
+    );
+    let today = coverage_core::policy::day_of(now);
+    let mut active = [0u64; crate::constants::MAX_MARKETS as usize];
+    for (i, triple) in accounts.chunks(3).enumerate() {
+        let market = Account::<Market>::try_from(&triple[0]).map_err(|_| error!(ErrorCode::WrongMarketBooks))?;
+        require!(
+            market.pool == *pool_key && market.index as usize == i && market.book == triple[1].key(),
+            ErrorCode::WrongMarketBooks
+        );
+        let loader =
+            AccountLoader::<CoverBook>::try_from(&triple[1]).map_err(|_| error!(ErrorCode::WrongMarketBooks))?;
+        active[i] = loader.load()?.active_cover_on(today)?;
+        if market.status == MarketStatus::Active && market.is_open(now) {
+            let obs = read_observation(&triple[2], &market.feed_id)?;
+            market
+                .trigger_terms()
+                .check_healthy_price(market.last_publish_time, &obs, now)
+                .map_err(|e| match e {
+                    coverage_core::CoreError::PriceBelowStrike => error!(ErrorCode::PriceBelowStrikeInPool),
+                    other => error!(ErrorCode::from(other)),
+                })?;
+        }
+    }
+    pool.required_capital(active.iter().copied().take(pool.market_count as usize))
 }
