@@ -22,7 +22,46 @@ pub use coverage_pool::ID as PROGRAM_ID;
 
 use anchor_lang::{AccountDeserialize, Result};
 
+/// Byte offset of `Policy::market` in a policy account (discriminator 8 +
+/// version, bump, status): the `getProgramAccounts` memcmp filter for a
+/// market's policies.
+pub const POLICY_MARKET_OFFSET: usize = 8 + 3;
+/// Byte offset of `Policy::owner`: the filter for an owner's policies.
+pub const POLICY_OWNER_OFFSET: usize = POLICY_MARKET_OFFSET + 32;
+
 /// Decodes any of the program's accounts (checks the discriminator).
 pub fn decode<T: AccountDeserialize>(data: &[u8]) -> Result<T> {
     T::try_deserialize(&mut &data[..])
+}
+
+#[cfg(test)]
+mod offsets {
+    use anchor_lang::prelude::Pubkey;
+    use anchor_lang::AccountSerialize;
+    use coverage_pool::state::{Policy, PolicyStatus};
+
+    #[test]
+    fn policy_filter_offsets_point_at_the_market_and_the_owner() {
+        let (market, owner) = (Pubkey::new_unique(), Pubkey::new_unique());
+        let policy = Policy {
+            version: 1,
+            bump: 255,
+            status: PolicyStatus::Active,
+            market,
+            owner,
+            id: 7,
+            epoch: 1,
+            amount: 2,
+            premium: 3,
+            purchased_at: 4,
+            activation_time: 5,
+            end_time: 6,
+            payout: 0,
+        };
+        let mut data = Vec::new();
+        policy.try_serialize(&mut data).unwrap();
+        assert_eq!(&data[super::POLICY_MARKET_OFFSET..][..32], market.as_ref());
+        assert_eq!(&data[super::POLICY_OWNER_OFFSET..][..32], owner.as_ref());
+        assert_eq!(data.len(), 8 + <Policy as anchor_lang::Space>::INIT_SPACE);
+    }
 }

@@ -230,11 +230,10 @@ impl Transport for RpcTransport {
         use solana_rpc_client_types::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
         use solana_rpc_client_types::filter::{Memcmp, RpcFilterType};
         // account filters: the Policy discriminator, and `market` at its offset
-        // (8 discriminator + version, bump, status (1 each) + pool (32))
         let config = RpcProgramAccountsConfig {
             filters: Some(vec![
                 RpcFilterType::Memcmp(Memcmp::new_base58_encoded(0, Policy::DISCRIMINATOR)),
-                RpcFilterType::Memcmp(Memcmp::new_base58_encoded(8 + 3 + 32, market.as_ref())),
+                RpcFilterType::Memcmp(Memcmp::new_base58_encoded(crate::POLICY_MARKET_OFFSET, market.as_ref())),
             ]),
             account_config: RpcAccountInfoConfig {
                 encoding: Some(solana_account_decoder_client_types::UiAccountEncoding::Base64),

@@ -34,9 +34,11 @@ async fn buy_cover_charges_the_quote_and_books_the_policy() {
     let policy = env.buy_cover(&buyer, &m, 100_000 * ONE, 30, quote).await.unwrap();
     let p = env.policy(&policy).await.unwrap();
     assert_eq!(
-        (p.owner, p.amount, p.premium, p.days, p.status),
-        (buyer.key(), 100_000 * ONE, quote, 30, PolicyStatus::Active)
+        (p.owner, p.market, p.amount, p.premium, p.status),
+        (buyer.key(), m, 100_000 * ONE, quote, PolicyStatus::Active)
     );
+    let days = coverage_core::policy::day_of(p.end_time) - coverage_core::policy::day_of(p.activation_time);
+    assert_eq!(days, 30, "the term in days is the end's day minus the activation's");
     assert_eq!(p.activation_time, (now + 120 + 59) / 60 * 60);
     assert_eq!(p.end_time, (p.activation_time / DAY + 30) * DAY);
     assert_eq!(env.vault_balance().await, vault_before + quote);
@@ -311,4 +313,4 @@ async fn account_sizes_are_as_documented() {
 }
 
 /// Pool, Market, CoverBook, PremiumLedger, Policy, WithdrawalRequest (bytes, discriminator included).
-const SIZES: [usize; 6] = [1_085, 929, 6_360, 3_272, 233, 163];
+const SIZES: [usize; 6] = [1_085, 929, 6_360, 3_272, 135, 163];

@@ -10,6 +10,12 @@ pub enum PolicyStatus {
 }
 
 /// Cover bought on a market. PDA `[POLICY_SEED, market, id]`.
+///
+/// Every buyer pays this account's rent, so it holds only what settlement,
+/// transfer and close need, plus the premium and times a wallet shows: no
+/// pool (the market's), no payer (rent goes back to the owner), no term in
+/// days (`day_of(end_time) − day_of(activation_time)`), no padding (the
+/// version byte is what a migration needs). 135 bytes with the discriminator.
 #[account]
 #[derive(InitSpace, Debug)]
 pub struct Policy {
@@ -19,20 +25,14 @@ pub struct Policy {
     pub bump: u8,
     /// Settlement status.
     pub status: PolicyStatus,
-    /// The pool.
-    pub pool: Pubkey,
-    /// The market.
+    /// The market (its pool is the market's).
     pub market: Pubkey,
-    /// Who is paid (transferable).
+    /// Who is paid (transferable); gets the rent back on close.
     pub owner: Pubkey,
-    /// Who paid the rent (kept for the record; rent goes back to `owner` on close).
-    pub payer: Pubkey,
     /// Sequence number within the market (part of the seeds).
     pub id: u64,
     /// Market epoch the policy was bought in.
     pub epoch: u32,
-    /// Days paid for.
-    pub days: u16,
     /// Amount covered, collateral base units.
     pub amount: u64,
     /// Premium paid, collateral base units.
@@ -45,6 +45,4 @@ pub struct Policy {
     pub end_time: i64,
     /// Amount paid at settlement.
     pub payout: u64,
-    /// Room to grow.
-    pub reserved: [u8; 32],
 }
