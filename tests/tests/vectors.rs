@@ -1311,7 +1311,6 @@ async fn bank_story() -> Story {
     let alice = env.new_staker_seeded(60_000 * ONE, SEED, 1).await;
     let bob = env.new_staker_seeded(40_000 * ONE, SEED, 2).await;
     env.deposit(&alice, 0, 60_000 * ONE, 0).await.unwrap();
-    env.deposit(&bob, 1, 40_000 * ONE, 0).await.unwrap();
     let binary = env.create_market(market_args()).await.unwrap();
     let linear = env
         .create_market(CreateMarketArgs {
@@ -1350,6 +1349,15 @@ async fn bank_story() -> Story {
     // one day of cover: ended before the trigger, settled with nothing
     let p_short = env.buy_cover(&carol, &binary, 1_000 * ONE, 1, u64::MAX).await.unwrap();
     env.warp_by(3_600).await;
+    // premium earned while only the junior tranche has shares: all of it goes there
+    let now = env.now().await;
+    snapshots.push(quotes_on(
+        "the senior tranche still empty",
+        &snapshot(&mut env, &binary).await,
+        now,
+        &[(ONE, 1, 0), (1_000 * ONE, 30, 3 * 3_600)],
+    ));
+    env.deposit(&bob, 1, 40_000 * ONE, 0).await.unwrap();
     let p_linear = env.buy_cover(&dave, &linear, 80_000 * ONE, 90, u64::MAX).await.unwrap();
     env.warp_by(5 * 3_600 + 17).await;
     let p_binary_2 = env

@@ -162,4 +162,3 @@ export function quotePremium(accounts: QuoteAccounts, amount: bigint, days: numb
   return curvePremium(curveOf(accounts.market.curve), amount, BigInt(days), activeCover, capacity);
 }
 
-export { RuleError };

@@ -70,7 +70,7 @@ export function settledFraction(market: Market): Fraction {
 }
 
 /**
- * What settling `policy` on its triggered `market` pays, as `settle_policies`
+ * What settling `policy` on its triggered `market` (the account at `policy.market`) pays, as `settle_policies`
  * computes it: the amount × the event's fraction × the haircut if the cover
  * was in force when the streak began, else 0. `null` when settlement does not
  * apply: the market has not triggered in the policy's epoch, or the policy is
@@ -99,7 +99,7 @@ export type PolicyPhase =
   /** settled with nothing (not in force when the streak began) */
   | 'settled';
 
-/** The phase of `policy` at `now`; pass its `market` to see a trigger that is not settled yet. */
+/** The phase of `policy` at `now`; pass its market (`policy.market`) to see a trigger that is not settled yet. */
 export function policyPhase(policy: Policy, now: bigint, market?: Market): PolicyPhase {
   if (policy.status === PolicyStatus.Settled) return policy.payout > 0n ? 'paid' : 'settled';
   const due = market ? expectedPayout(policy, market) : null;
