@@ -514,6 +514,21 @@ impl TestEnv {
             .await
     }
 
+    /// Drives `market` from healthy to triggered: $1.00, then `lowest` (1e-8
+    /// units) observed for an hour (the default market's trigger duration).
+    /// Returns the streak start.
+    pub async fn trigger(&mut self, market: &Pubkey, lowest: i64) -> i64 {
+        let t0 = self.now().await + 1;
+        self.observe_at(market, 100_000_000, 0, t0).await.unwrap();
+        self.observe_at(market, lowest, 0, t0 + 60).await.unwrap();
+        self.observe_at(market, lowest, 0, t0 + 60 + 3_600).await.unwrap();
+        assert_eq!(
+            self.market(market).await.status,
+            coverage_pool::state::MarketStatus::Triggered
+        );
+        t0 + 60
+    }
+
     /// `check_trigger` with the account at `price_update`.
     pub async fn check_trigger(&mut self, market: &Pubkey, price_update: &Pubkey) -> Result<(), BanksClientError> {
         let ix = ix::check_trigger(market, &self.keys.pool, price_update);

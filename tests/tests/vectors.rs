@@ -1283,16 +1283,6 @@ fn quotes_on(label: &str, s: &Snapshot, now: i64, cases: &[(u64, u16, i64)]) -> 
     })
 }
 
-/// Triggers `market`: a depeg to `lowest` observed for the trigger duration. Returns the streak start.
-async fn trigger(env: &mut TestEnv, market: &Pubkey, lowest: i64) -> i64 {
-    let t0 = env.now().await + 1;
-    env.observe_at(market, USD, 0, t0).await.unwrap();
-    env.observe_at(market, lowest, 0, t0 + 60).await.unwrap();
-    env.observe_at(market, lowest, 0, t0 + 60 + 3_600).await.unwrap();
-    assert_eq!(env.market(market).await.status, MarketStatus::Triggered);
-    t0 + 60
-}
-
 struct Story {
     accounts: Vec<Value>,
     snapshots: Vec<Value>,
@@ -1520,8 +1510,8 @@ async fn bank_story() -> Story {
     ));
 
     // the linear market triggers at 0.85 (2/3 paid), then the binary one finds capital short
-    trigger(&mut env, &linear, 85 * USD / 100).await;
-    trigger(&mut env, &binary, 90 * USD / 100).await;
+    env.trigger(&linear, 85 * USD / 100).await;
+    env.trigger(&binary, 90 * USD / 100).await;
     let mk = env.market(&binary).await;
     assert!(
         mk.settlement.reserve < mk.settlement.liability,
