@@ -58,7 +58,7 @@ type Layout<T> = {
   discriminator: ReadonlyUint8Array;
   decoder: Decoder<T>;
   // the encoders' argument types differ (`number | bigint` inputs); they are only fed decoded values
-  encoder: Encoder<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  encoder: Encoder<any>;
 };
 
 const LAYOUTS: { [K in AccountType]: Layout<AccountTypes[K]> } = {

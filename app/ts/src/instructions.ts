@@ -296,7 +296,7 @@ export async function buildInitializePool(input: {
   collateralMint: Address;
   treasury: Address;
   tokenProgram: Address;
-  args: Omit<InitializePoolInstructionDataArgs, never>;
+  args: InitializePoolInstructionDataArgs;
 }): Promise<Instruction> {
   const pool = await first(findPoolPda(input.creator.address, input.args.poolId));
   return getInitializePoolInstruction({
