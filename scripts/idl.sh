@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Generates the program's IDL on the host into idl/coverage_pool.json: runs
 # the `__anchor_private_print_idl` tests (what `anchor idl build` runs) and
-# merges their pieces (program, constants, errors, events) the way anchor-cli
-# does. With --check, fails if the committed IDL is stale.
+# merges their pieces (address, program, constants, errors, events) the way
+# anchor-cli does. With --check, fails if the committed IDL is stale.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 raw=$(cd programs/coverage_pool && cargo test --quiet __anchor_private_print_idl --features idl-build -- --show-output --test-threads=1 2>/dev/null)
@@ -12,6 +12,10 @@ text = sys.stdin.read()
 def blocks(kind):
     return [json.loads(m) for m in re.findall(r"--- IDL begin %s ---\n(.*?)--- IDL end %s ---" % (kind, kind), text, re.S)]
 idl = blocks("program")[0]
+# the program block leaves "address" empty: anchor-cli fills it from the
+# address block, i.e. the program id of `declare_id!` (clients, e.g. Codama,
+# take the program address from here)
+idl["address"] = blocks("address")[0]
 idl["constants"] = sorted(blocks("const"), key=lambda c: c["name"])
 idl["errors"] = blocks("errors")[0]
 events = blocks("event")

@@ -118,6 +118,15 @@ pub struct TestEnv {
     pub tranche_count: u8,
 }
 
+/// The `n`-th keypair of `seed`: the same on every run, for stories whose
+/// account bytes must not change between runs (any 32 bytes are an ed25519 secret).
+pub fn seeded_keypair(seed: u64, n: u64) -> Keypair {
+    let mut secret = [0x5e_u8; 32];
+    secret[..8].copy_from_slice(&seed.to_le_bytes());
+    secret[8..16].copy_from_slice(&n.to_le_bytes());
+    Keypair::new_from_array(secret)
+}
+
 /// Starts a bank with the program loaded, the clock at a realistic date.
 pub async fn start_bank() -> ProgramTestContext {
     // both programs natively (coverage_pool and the example integrator), as the SDK's bank transport does
@@ -150,16 +159,33 @@ impl TestEnv {
         env
     }
 
+    /// A pool with `cfg` whose every key derives from `seed` (see
+    /// [`seeded_keypair`]), the pool's creator included: the same story writes
+    /// the same account bytes on every run (the TypeScript client's golden vectors).
+    pub async fn seeded(cfg: PoolConfig, seed: u64) -> Self {
+        let keys = [1, 2, 3, 4].map(|n| seeded_keypair(seed, n));
+        let mut env = Self::without_pool_from(spl_token::ID, keys).await;
+        // the bank's payer is random and creates the pool: a seeded payer, funded by it, takes its place
+        let creator = seeded_keypair(seed, 0);
+        env.airdrop(&creator.pubkey(), 1_000_000_000_000).await;
+        env.ctx.payer = creator;
+        let args = cfg.args(1, env.authority.pubkey());
+        env.initialize_pool(args).await.unwrap();
+        env
+    }
+
     /// A bank with a collateral mint of `token_program` and a treasury, no pool yet.
     pub async fn without_pool(token_program: Pubkey) -> Self {
+        Self::without_pool_from(token_program, [(); 4].map(|_| Keypair::new())).await
+    }
+
+    /// [`TestEnv::without_pool`] with the given keys: authority, mint authority, mint, treasury account.
+    pub async fn without_pool_from(token_program: Pubkey, keys: [Keypair; 4]) -> Self {
         let mut ctx = start_bank().await;
-        let authority = Keypair::new();
-        let mint_authority = Keypair::new();
-        let mint = Keypair::new();
+        let [authority, mint_authority, mint, treasury] = keys;
         create_mint(&mut ctx, &mint, &mint_authority.pubkey(), &token_program, DECIMALS).await;
-        let payer = ctx.payer.pubkey();
-        let treasury = create_token_account(&mut ctx, &mint.pubkey(), &authority.pubkey(), &token_program).await;
-        let _ = payer;
+        let treasury =
+            create_token_account_at(&mut ctx, &treasury, &mint.pubkey(), &authority.pubkey(), &token_program).await;
         let pool = pda::pool(&ctx.payer.pubkey(), 1).0;
         Self {
             ctx,
@@ -202,16 +228,34 @@ impl TestEnv {
 
     /// A new wallet with `collateral` base units and an empty share account per tranche.
     pub async fn new_staker(&mut self, collateral: u64) -> Staker {
-        let kp = Keypair::new();
+        let accounts = (0..=self.tranche_count).map(|_| Keypair::new()).collect();
+        self.new_staker_from(collateral, Keypair::new(), accounts).await
+    }
+
+    /// [`TestEnv::new_staker`] with keys derived from `(seed, n)`: the same on every run.
+    pub async fn new_staker_seeded(&mut self, collateral: u64, seed: u64, n: u64) -> Staker {
+        let base = 1_000 * (n + 1);
+        let accounts = (1..=u64::from(self.tranche_count) + 1)
+            .map(|i| seeded_keypair(seed, base + i))
+            .collect();
+        self.new_staker_from(collateral, seeded_keypair(seed, base), accounts)
+            .await
+    }
+
+    /// A staker with wallet `kp`; `accounts` are the keys of its collateral
+    /// account then one share account per tranche.
+    async fn new_staker_from(&mut self, collateral: u64, kp: Keypair, accounts: Vec<Keypair>) -> Staker {
         self.airdrop(&kp.pubkey(), 1_000_000_000).await;
-        let collateral_account = self.new_collateral_account(&kp.pubkey()).await;
+        let (mint, tp) = (self.keys.collateral_mint, self.keys.token_program);
+        let collateral_account = create_token_account_at(&mut self.ctx, &accounts[0], &mint, &kp.pubkey(), &tp).await;
         if collateral > 0 {
             self.mint_collateral(&collateral_account, collateral).await;
         }
         let mut shares = Vec::new();
         for t in 0..self.tranche_count {
             let mint = self.keys.share_mint(t);
-            shares.push(create_token_account(&mut self.ctx, &mint, &kp.pubkey(), &self.keys.token_program).await);
+            let account = &accounts[1 + usize::from(t)];
+            shares.push(create_token_account_at(&mut self.ctx, account, &mint, &kp.pubkey(), &tp).await);
         }
         Staker {
             kp,
@@ -506,6 +550,21 @@ impl TestEnv {
             .await
     }
 
+    /// Drives `market` from healthy to triggered: $1.00, then `lowest` (1e-8
+    /// units) observed for an hour (the default market's trigger duration).
+    /// Returns the streak start.
+    pub async fn trigger(&mut self, market: &Pubkey, lowest: i64) -> i64 {
+        let t0 = self.now().await + 1;
+        self.observe_at(market, 100_000_000, 0, t0).await.unwrap();
+        self.observe_at(market, lowest, 0, t0 + 60).await.unwrap();
+        self.observe_at(market, lowest, 0, t0 + 60 + 3_600).await.unwrap();
+        assert_eq!(
+            self.market(market).await.status,
+            coverage_pool::state::MarketStatus::Triggered
+        );
+        t0 + 60
+    }
+
     /// `check_trigger` with the account at `price_update`.
     pub async fn check_trigger(&mut self, market: &Pubkey, price_update: &Pubkey) -> Result<(), BanksClientError> {
         let ix = ix::check_trigger(market, &self.keys.pool, price_update);
@@ -716,8 +775,18 @@ pub async fn create_token_account(
     owner: &Pubkey,
     token_program: &Pubkey,
 ) -> Pubkey {
+    create_token_account_at(ctx, &Keypair::new(), mint, owner, token_program).await
+}
+
+/// [`create_token_account`] at the address of `account`.
+pub async fn create_token_account_at(
+    ctx: &mut ProgramTestContext,
+    account: &Keypair,
+    mint: &Pubkey,
+    owner: &Pubkey,
+    token_program: &Pubkey,
+) -> Pubkey {
     use spl_token_2022::extension::{BaseStateWithExtensions, ExtensionType, StateWithExtensions};
-    let account = Keypair::new();
     let rent = ctx.banks_client.get_rent().await.unwrap();
     // Token-2022 accounts carry the extensions their mint requires (e.g. a fee amount)
     let mint_data = ctx.banks_client.get_account(*mint).await.unwrap().expect("mint").data;
@@ -734,7 +803,7 @@ pub async fn create_token_account(
         ),
         spl_token_2022::instruction::initialize_account3(token_program, &account.pubkey(), mint, owner).unwrap(),
     ];
-    send_tx(ctx, &ixs, &[&account]).await.unwrap();
+    send_tx(ctx, &ixs, &[account]).await.unwrap();
     account.pubkey()
 }
 

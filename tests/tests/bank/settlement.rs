@@ -11,17 +11,6 @@ use solana_signer::Signer;
 
 const USD: i64 = 100_000_000;
 
-/// Drives a market from healthy to triggered: a depeg observed for one hour.
-/// Returns the streak start.
-async fn trigger(env: &mut TestEnv, market: &Pubkey, lowest: i64) -> i64 {
-    let t0 = env.now().await + 1;
-    env.observe_at(market, USD, 0, t0).await.unwrap();
-    env.observe_at(market, lowest, 0, t0 + 60).await.unwrap();
-    env.observe_at(market, lowest, 0, t0 + 60 + 3_600).await.unwrap();
-    assert_eq!(env.market(market).await.status, MarketStatus::Triggered);
-    t0 + 60
-}
-
 async fn assert_books(env: &mut TestEnv) {
     let (vault, books) = env.books().await;
     assert_eq!(vault, books, "vault balance equals the books to the unit");
@@ -45,7 +34,7 @@ async fn junior_absorbs_a_loss_before_senior_loses_a_unit() {
     let policy = env.buy_cover(&buyer, &m, 50_000 * ONE, 30, u64::MAX).await.unwrap();
     env.warp_by(600).await;
     let before = env.pool().await;
-    trigger(&mut env, &m, 90 * USD / 100).await;
+    env.trigger(&m, 90 * USD / 100).await;
     let after = env.pool().await;
     let mk = env.market(&m).await;
     assert_eq!(
@@ -79,7 +68,7 @@ async fn a_bigger_loss_wipes_junior_then_reaches_senior() {
     let buyer = env.new_staker(10_000 * ONE).await;
     env.buy_cover(&buyer, &m, 90_000 * ONE, 30, u64::MAX).await.unwrap();
     env.warp_by(600).await;
-    trigger(&mut env, &m, 90 * USD / 100).await;
+    env.trigger(&m, 90 * USD / 100).await;
     let pool = env.pool().await;
     assert_eq!(pool.tranches[0].assets, 0, "junior wiped");
     let mk = env.market(&m).await;
@@ -120,8 +109,8 @@ async fn shortfall(order: &[usize]) -> Vec<u64> {
         buyers.push(buyer);
     }
     env.warp_by(600).await;
-    trigger(&mut env, &a, 90 * USD / 100).await;
-    trigger(&mut env, &b, 90 * USD / 100).await;
+    env.trigger(&a, 90 * USD / 100).await;
+    env.trigger(&b, 90 * USD / 100).await;
     let sb = env.market(&b).await.settlement;
     assert_eq!(sb.liability, 80_000 * ONE);
     assert!(
@@ -252,7 +241,7 @@ async fn settlement_batches_are_validated_whole_and_never_pay_twice() {
         env.settle(&m, &[(pa, a.collateral)]).await,
         ErrorCode::MarketNotTriggered,
     );
-    trigger(&mut env, &m, 90 * USD / 100).await;
+    env.trigger(&m, 90 * USD / 100).await;
     let watched = [a.collateral, b.collateral, pa, pb];
     let before = env.snapshot(&watched).await;
 
@@ -320,7 +309,7 @@ async fn linear_payout_pays_the_fraction_at_the_lowest_price() {
     let p = env.buy_cover(&buyer, &m, 30_000 * ONE, 30, u64::MAX).await.unwrap();
     env.warp_by(600).await;
     // lowest price + conf 0.90: fraction (0.95 − 0.90) / (0.95 − 0.80) = 1/3
-    trigger(&mut env, &m, 90 * USD / 100).await;
+    env.trigger(&m, 90 * USD / 100).await;
     env.settle(&m, &[(p, buyer.collateral)]).await.unwrap();
     assert_eq!(env.policy(&p).await.unwrap().payout, 10_000 * ONE);
     env.release(&m).await.unwrap();
@@ -343,7 +332,7 @@ async fn settle_batch_size_fits_a_legacy_transaction() {
         policies.push((p, buyer.collateral));
     }
     env.warp_by(600).await;
-    trigger(&mut env, &m, 90 * USD / 100).await;
+    env.trigger(&m, 90 * USD / 100).await;
     // a keeper's transaction: fee payer + settle_policies, no memo
     let payer = env.ctx.payer.insecure_clone();
     let blockhash = env.ctx.banks_client.get_latest_blockhash().await.unwrap();

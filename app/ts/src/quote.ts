@@ -1,0 +1,164 @@
+/**
+ * Quotes as `buy_cover` computes them, a port of `coverage_sdk::quote`: the
+ * pool's premium due is first earned into the tranches (on copies of the pool
+ * and its ledger, `Pool::accrue_premium`), capacity = capital × allocation,
+ * cover that a sale may expire is dropped from the book, then the curve
+ * prices the cover. Pass the accounts as fetched and the time the purchase
+ * will run at; the result equals the program's premium to the unit.
+ */
+import type { CoverBook, Market, Pool, PremiumLedger } from './generated';
+import { BPS, RuleError, dayOf, i64, mulDivFloor, SECONDS_PER_DAY, u64 } from './math';
+import { curveOf, curvePremium } from './pricing';
+
+/** The accounts a quote reads. */
+export type QuoteAccounts = {
+  pool: Pool;
+  ledger: PremiumLedger;
+  market: Market;
+  book: CoverBook;
+};
+
+/**
+ * Earns the ledger's premium due up to `now` (`streaming::PremiumLedger::accrue`)
+ * on a copy; returns the amount earned and the ledger after it.
+ */
+export function accrueLedger(ledger: PremiumLedger, now: bigint): { earned: bigint; ledger: PremiumLedger } {
+  const l = { ...ledger, byDay: [...ledger.byDay] };
+  if (now <= l.lastAccrual) return { earned: 0n, ledger: l };
+  const days = BigInt(l.byDay.length);
+  const slot = (day: bigint) => Number(((day % days) + days) % days);
+  const today = dayOf(now);
+  let earned = 0n;
+  let steps = 0n;
+  while (l.currentDay < today) {
+    earned = u64(earned + l.todayUnearned);
+    l.currentDay += 1n;
+    const s = slot(l.currentDay);
+    l.todayUnearned = l.byDay[s]!;
+    l.byDay[s] = 0n;
+    l.lastAccrual = i64(l.currentDay * SECONDS_PER_DAY);
+    steps += 1n;
+    if (steps >= days && l.currentDay < today) {
+      // the ring is empty from here on: jump
+      earned = u64(earned + l.todayUnearned);
+      l.todayUnearned = 0n;
+      l.currentDay = today;
+      l.lastAccrual = i64(today * SECONDS_PER_DAY);
+    }
+  }
+  // linear within the day over the seconds left
+  const dayEnd = i64(i64(today + 1n) * SECONDS_PER_DAY);
+  const left = i64(dayEnd - l.lastAccrual);
+  const elapsed = i64(now - l.lastAccrual);
+  const part = mulDivFloor(l.todayUnearned, elapsed, left);
+  l.todayUnearned -= part;
+  earned = u64(earned + part);
+  l.lastAccrual = now;
+  l.unearnedTotal = u64(l.unearnedTotal - earned);
+  return { earned, ledger: l };
+}
+
+/**
+ * Splits `earned` by weight among eligible tranches, the most junior eligible
+ * one taking the remainder (`streaming::split_by_weight`). Returns the parts
+ * and what no tranche could take.
+ */
+export function splitByWeight(
+  earned: bigint,
+  weightsBps: readonly bigint[],
+  eligible: readonly boolean[],
+): { parts: bigint[]; unallocated: bigint } {
+  const parts = weightsBps.map(() => 0n);
+  const totalWeight = weightsBps.reduce((sum, w, i) => (eligible[i] ? sum + w : sum), 0n);
+  const junior = eligible.findIndex((e) => e);
+  if (junior < 0 || totalWeight === 0n) return { parts, unallocated: earned };
+  let given = 0n;
+  weightsBps.forEach((w, i) => {
+    if (eligible[i] && i !== junior) {
+      parts[i] = mulDivFloor(earned, w, totalWeight);
+      given = u64(given + parts[i]!);
+    }
+  });
+  parts[junior] = u64(earned - given);
+  return { parts, unallocated: 0n };
+}
+
+/**
+ * The pool and ledger after earning the premium due up to `now`
+ * (`Pool::accrue_premium`): every instruction that reads a share price or
+ * capital does this first. Returns copies; the inputs are not changed.
+ */
+export function accruePool(pool: Pool, ledger: PremiumLedger, now: bigint): { pool: Pool; ledger: PremiumLedger } {
+  const accrued = accrueLedger(ledger, now);
+  const p: Pool = { ...pool, tranches: pool.tranches.map((t) => ({ ...t })) };
+  if (accrued.earned === 0n) return { pool: p, ledger: accrued.ledger };
+  const live = p.tranches.slice(0, p.trancheCount);
+  const { parts, unallocated } = splitByWeight(
+    accrued.earned,
+    live.map((t) => BigInt(t.premiumWeightBps)),
+    live.map((t) => t.deadShares > 0n),
+  );
+  live.forEach((t, i) => {
+    t.assets = u64(t.assets + parts[i]!);
+  });
+  p.feesOwed = u64(p.feesOwed + unallocated);
+  return { pool: p, ledger: accrued.ledger };
+}
+
+/** Pool capital: the sum of its tranches' assets (reserves excluded). */
+export function poolCapital(pool: Pool): bigint {
+  return pool.tranches.slice(0, pool.trancheCount).reduce((c, t) => u64(c + t.assets), 0n);
+}
+
+/**
+ * Active cover of a book as of `today` without changing it
+ * (`book::active_cover_on`): cover ending on or before `today` no longer counts.
+ */
+export function activeCoverOn(book: CoverBook, today: bigint): bigint {
+  if (today <= book.processedDay) return book.activeCover;
+  const days = BigInt(book.byEndDay.length);
+  if (today - book.processedDay >= days) return 0n;
+  let active = book.activeCover;
+  for (let d = book.processedDay + 1n; d <= today; d += 1n) {
+    active = u64(active - book.byEndDay[Number(d % days)]!);
+  }
+  return active;
+}
+
+/**
+ * Active cover a sale at `now` counts (`CoverBook::expire_for_sale`): only cover
+ * that ended before any still-acceptable price could have been published is
+ * dropped. Expiring a book leaves exactly `activeCoverOn` that day.
+ */
+export function activeCoverForSale(book: CoverBook, market: Market, now: bigint): bigint {
+  return activeCoverOn(book, dayOf(i64(now - BigInt(market.maxPriceAge))));
+}
+
+/** What a market can still sell at `now`. */
+export type MarketCapacity = {
+  /** Pool capital × the market's allocation. */
+  capacity: bigint;
+  /** Cover on the book that a sale at `now` counts. */
+  activeCover: bigint;
+  /** `capacity − activeCover`, or 0. */
+  left: bigint;
+};
+
+/** Capacity of a market at `now` (`coverage_sdk::quote::capacity`), with its active cover and what is left. */
+export function marketCapacity({ pool, ledger, market, book }: QuoteAccounts, now: bigint): MarketCapacity {
+  const accrued = accruePool(pool, ledger, now);
+  const capacity = mulDivFloor(poolCapital(accrued.pool), BigInt(market.allocationBps), BPS);
+  const activeCover = activeCoverForSale(book, market, now);
+  return { capacity, activeCover, left: capacity > activeCover ? capacity - activeCover : 0n };
+}
+
+/**
+ * The premium `buy_cover(amount, days, _)` charges at `now`, given the
+ * accounts as they are before the purchase (`coverage_sdk::quote::premium`).
+ * Throws a {@link RuleError} named as the program's error (`CapacityExceeded`, …).
+ */
+export function quotePremium(accounts: QuoteAccounts, amount: bigint, days: number | bigint, now: bigint): bigint {
+  const { capacity, activeCover } = marketCapacity(accounts, now);
+  return curvePremium(curveOf(accounts.market.curve), amount, BigInt(days), activeCover, capacity);
+}
+

@@ -1,0 +1,62 @@
+// Premiums: the core's `pricing::Curve` (≥ 200 cases with the edges) and full
+// quotes on real accounts (`coverage_sdk::quote`), to the unit.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { decodeCoverBookData, decodeMarketData, decodePoolData, decodePremiumLedgerData } from '../src/accounts';
+import { curvePremium, kinkCover, rateAt, type Curve } from '../src/pricing';
+import { marketCapacity, quotePremium } from '../src/quote';
+import { big, fromHex, golden, outcome, type Json } from './golden';
+
+const curve = (c: Json): Curve => ({
+  baseRateBps: BigInt(c.base_rate_bps),
+  slopeBelowKinkBps: BigInt(c.slope_below_kink_bps),
+  slopeAboveKinkBps: BigInt(c.slope_above_kink_bps),
+  kinkUtilizationBps: BigInt(c.kink_utilization_bps),
+});
+const str = (x: bigint) => x.toString();
+
+test('curve premiums equal the core\'s, refusals included', () => {
+  assert.ok(golden.curve_quotes.length >= 200);
+  for (const q of golden.curve_quotes) {
+    const c = curve(q.curve);
+    const got = outcome(() => curvePremium(c, big(q.amount), big(q.days), big(q.active), big(q.capacity)), str);
+    assert.deepEqual(got, q.premium, JSON.stringify(q));
+    assert.deepEqual(outcome(() => kinkCover(c, big(q.capacity)), str), q.kink_cover);
+  }
+});
+
+test('the cases reach the edges: kink, full capacity, one unit, refusals', () => {
+  const hits = (f: (q: Json) => boolean) => golden.curve_quotes.filter(f).length;
+  assert.ok(hits((q) => q.active === q.kink_cover.ok) > 10, 'starting at the kink');
+  assert.ok(hits((q) => big(q.active) + big(q.amount) === big(q.capacity) && 'ok' in q.premium) > 10, 'to full capacity');
+  assert.ok(hits((q) => q.amount === '1' && 'ok' in q.premium) > 10, 'one unit');
+  for (const error of ['CapacityExceeded', 'ZeroAmount', 'MathOverflow']) {
+    assert.ok(hits((q) => q.premium.error === error) > 0, error);
+  }
+});
+
+test('rates on the curve (the chart) equal the core\'s', () => {
+  for (const r of golden.rates) {
+    assert.deepEqual(outcome(() => rateAt(curve(r.curve), big(r.cover), big(r.capacity)), str), r.rate_bps);
+  }
+});
+
+test('full quotes on accounts from the bank equal the SDK\'s, at later times too', () => {
+  let n = 0;
+  for (const s of golden.quotes) {
+    const accounts = {
+      pool: decodePoolData(fromHex(s.pool)),
+      ledger: decodePremiumLedgerData(fromHex(s.ledger)),
+      market: decodeMarketData(fromHex(s.market)),
+      book: decodeCoverBookData(fromHex(s.book)),
+    };
+    for (const q of s.quotes) {
+      const now = big(q.now);
+      const got = outcome(() => quotePremium(accounts, big(q.amount), q.days, now), str);
+      assert.deepEqual(got, q.premium, `${s.label}: ${JSON.stringify(q)}`);
+      assert.equal(marketCapacity(accounts, now).capacity.toString(), q.capacity);
+      n++;
+    }
+  }
+  assert.ok(n >= 10);
+});
