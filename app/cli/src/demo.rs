@@ -258,15 +258,26 @@ pub async fn play(
     say("  a lender program insures a 50 000.000000 USDC loan by CPI: its PDA buys and pays the cover".to_string());
 
     // the keeper replays March 2023 on the markets' push-feed accounts
+    let bar =
+        indicatif::ProgressBar::with_draw_target(Some(rows.len() as u64), indicatif::ProgressDrawTarget::stderr());
+    // a refused transaction is one line on stderr with the program's error (the story stays on stdout)
+    let refused = bar.clone();
     let mut keeper = Keeper::new(
         KeeperConfig {
             close_policies: false,
             ..KeeperConfig::new(keys.pool)
         },
-        Box::new(|_| {}),
+        Box::new(move |v| {
+            if !quiet && matches!(v["level"].as_str(), Some("warn" | "error")) {
+                refused.println(format!(
+                    "  ✗ {} refused (publish time {}): {}",
+                    v["action"].as_str().unwrap_or("keeper"),
+                    v["publish_time"],
+                    v["error"].as_str().or(v["msg"].as_str()).unwrap_or("?")
+                ));
+            }
+        }),
     );
-    let bar =
-        indicatif::ProgressBar::with_draw_target(Some(rows.len() as u64), indicatif::ProgressDrawTarget::stderr());
     bar.set_message("replaying USDC/USD, March 2023");
     say(format!(
         "● keeper replays {} real USDC/USD observations, {} to {}",
@@ -381,7 +392,7 @@ pub async fn play(
     let books_total = p.capital()? + ledger.unearned_total + p.reserves_total + p.fees_owed;
     let prices_end = share_prices(&mut bank, &keys).await?;
     let triggered = m.status == MarketStatus::Triggered;
-    let metrics = keeper.metrics.lock().map(|m| m.clone()).unwrap_or_default();
+    let metrics = keeper.metrics.clone();
     let report = Report {
         triggered,
         trigger_time: triggered.then_some(m.event.trigger_time),
@@ -406,7 +417,7 @@ pub async fn play(
         decimals: 6,
         rows_replayed: rows.len(),
         withdrawal_paid,
-        keeper: json!({"checks": metrics.checks, "checks_rejected": metrics.checks_rejected, "policies_settled": metrics.policies_settled, "settle_batches": metrics.settle_batches, "releases": metrics.releases}),
+        keeper: json!({"checks": metrics.checks.get(), "checks_rejected": metrics.checks_rejected.get(), "policies_settled": metrics.policies_settled.get(), "settle_batches": metrics.settle_batches.get(), "releases": metrics.releases.get()}),
     };
 
     if let Some(dir) = &out {

@@ -31,6 +31,9 @@ pub struct Cli {
     /// Print one JSON object instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Also print the embedded bank's and the programs' logs (on stderr); `RUST_LOG` filters them.
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -86,6 +89,17 @@ pub enum Command {
 
 fn main() {
     let cli = Cli::parse();
+    // Quiet by default: solana-program-test turns on DEBUG logging of every
+    // instruction unless RUST_LOG says otherwise. Set before any thread starts.
+    if std::env::var_os("RUST_LOG").is_none() {
+        let filter = if cli.verbose {
+            "solana_runtime::message_processor=debug,solana_program_test=info,warn"
+        } else {
+            "off"
+        };
+        std::env::set_var("RUST_LOG", filter);
+    }
+    output::set_verbose(cli.verbose);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

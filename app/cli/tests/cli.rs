@@ -271,3 +271,49 @@ fn risk_history_from_price_files_runs_the_backtest() {
     let e = coverage_risk::Portfolio::from_toml(&text).unwrap_err().to_string();
     assert!(e.contains("history.prices") && e.contains("backtest"), "{e}");
 }
+
+/// Read-only commands need no keypair: on a machine without a Solana CLI
+/// keypair they get as far as the cluster (here: nothing listens on the
+/// port), while a command that signs says how to get a keypair.
+#[test]
+fn read_only_commands_need_no_keypair() {
+    let pool = "7qEy1xerYkAwNYNxq3KoQBVsEWk86iqDbPHj5SrJBSEz";
+    let url = "http://127.0.0.1:9";
+    for args in [
+        vec!["pool", "show", "--pool", pool],
+        vec!["market", "list", "--pool", pool],
+        vec!["market", "show", pool],
+        vec!["stake", "show", "--pool", pool, "--owner", pool],
+        vec!["cover", "quote", "--market", pool, "--amount", "10", "--days", "30"],
+        vec!["cover", "list", "--market", pool],
+        vec!["gov", "pending", "--pool", pool],
+    ] {
+        let out = cover().args(&args).args(["--url", url]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}: nothing listens there");
+        assert!(!err.contains("keypair"), "{args:?} asked for a keypair: {err}");
+    }
+    // whose position, without --owner and without a keypair: say so
+    let out = cover()
+        .args(["stake", "show", "--pool", pool, "--url", url])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--owner"));
+    // a command that signs asks for one
+    let out = cover()
+        .args([
+            "stake",
+            "deposit",
+            "--pool",
+            pool,
+            "--tranche",
+            "0",
+            "--amount",
+            "1",
+            "--url",
+            url,
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("keypair"));
+}

@@ -16,12 +16,18 @@
 //! the same tick and confirmed before the next; a retry first re-reads the
 //! state, so something that already landed is never sent again.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Instant;
 
 use anchor_lang::prelude::Pubkey;
 use anchor_spl::associated_token::{get_associated_token_address_with_program_id, spl_associated_token_account};
 use anyhow::Result;
 use coverage_pool::state::{Market, MarketStatus, Policy, PolicyStatus, Pool};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
 use serde_json::json;
 
 use crate::ix::{self, PoolKeys};
@@ -34,85 +40,110 @@ use crate::{decode, pda};
 /// `settle_batch_size_fits_a_legacy_transaction`).
 pub const SETTLE_BATCH: usize = 13;
 
-/// Counters exported at `/metrics`.
-#[derive(Clone, Debug, Default)]
+/// The keeper's Prometheus metrics (prometheus-client: OpenMetrics text,
+/// counters exposed with `_total`, times in seconds). Every metric is an
+/// atomic handle, so the HTTP server reads them while the keeper runs.
 pub struct Metrics {
-    /// Ticks completed.
-    pub ticks: u64,
+    registry: Registry,
+    /// Passes over the pool's markets.
+    pub ticks: Counter,
     /// `check_trigger` transactions confirmed (or simulated).
-    pub checks: u64,
+    pub checks: Counter,
     /// `check_trigger` attempts refused by the program.
-    pub checks_rejected: u64,
+    pub checks_rejected: Counter,
     /// Markets seen triggering.
-    pub triggers: u64,
+    pub triggers: Counter,
     /// Policies settled.
-    pub policies_settled: u64,
+    pub policies_settled: Counter,
     /// `settle_policies` transactions.
-    pub settle_batches: u64,
+    pub settle_batches: Counter,
     /// Reserves released.
-    pub releases: u64,
+    pub releases: Counter,
     /// Policies closed.
-    pub policies_closed: u64,
-    /// Errors (any action).
-    pub errors: u64,
-    /// Unix time (cluster clock) of the last completed tick.
-    pub last_tick: i64,
+    pub policies_closed: Counter,
+    /// Failed keeper actions.
+    pub errors: Counter,
+    /// Cluster time of the last completed pass (unix seconds).
+    pub last_tick: Gauge,
+    /// Per market: publish time of its last accepted observation (unix seconds).
+    pub last_publish_time: Family<Vec<(String, String)>, Gauge>,
+    /// Seconds from sending a transaction to its confirmation.
+    pub confirmation_seconds: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("cover_keeper");
+        let m = Self {
+            ticks: Counter::default(),
+            checks: Counter::default(),
+            checks_rejected: Counter::default(),
+            triggers: Counter::default(),
+            policies_settled: Counter::default(),
+            settle_batches: Counter::default(),
+            releases: Counter::default(),
+            policies_closed: Counter::default(),
+            errors: Counter::default(),
+            last_tick: Gauge::default(),
+            last_publish_time: Family::default(),
+            // 50 ms … ~100 s: a bank confirms in milliseconds, a cluster in about a second
+            confirmation_seconds: Histogram::new(exponential_buckets(0.05, 2.0, 12)),
+            registry: Registry::default(),
+        };
+        for (name, help, c) in [
+            ("ticks", "Keeper passes over the pool's markets", &m.ticks),
+            ("checks", "check_trigger transactions sent", &m.checks),
+            (
+                "checks_rejected",
+                "check_trigger refused by the program",
+                &m.checks_rejected,
+            ),
+            ("triggers", "Markets seen triggering", &m.triggers),
+            ("policies_settled", "Policies settled", &m.policies_settled),
+            ("settle_batches", "settle_policies transactions", &m.settle_batches),
+            ("releases", "Reserves released", &m.releases),
+            ("policies_closed", "Policies closed", &m.policies_closed),
+            ("errors", "Failed keeper actions", &m.errors),
+        ] {
+            registry.register(name, help, c.clone());
+        }
+        registry.register(
+            "last_tick_timestamp_seconds",
+            "Cluster time of the last completed pass",
+            m.last_tick.clone(),
+        );
+        registry.register(
+            "market_last_publish_timestamp_seconds",
+            "Publish time of each market's last accepted observation",
+            m.last_publish_time.clone(),
+        );
+        registry.register(
+            "transaction_confirmation_seconds",
+            "Time from sending a transaction to its confirmation",
+            m.confirmation_seconds.clone(),
+        );
+        Self { registry, ..m }
+    }
 }
 
 impl Metrics {
-    /// Prometheus text exposition.
+    /// The OpenMetrics text exposition (what `/metrics` serves).
     pub fn prometheus(&self) -> String {
-        let mut s = String::new();
-        for (name, help, v) in [
-            (
-                "cover_keeper_ticks_total",
-                "Keeper passes over the pool's markets",
-                self.ticks as i64,
-            ),
-            (
-                "cover_keeper_checks_total",
-                "check_trigger transactions sent",
-                self.checks as i64,
-            ),
-            (
-                "cover_keeper_checks_rejected_total",
-                "check_trigger refused by the program",
-                self.checks_rejected as i64,
-            ),
-            (
-                "cover_keeper_triggers_total",
-                "Markets seen triggering",
-                self.triggers as i64,
-            ),
-            (
-                "cover_keeper_policies_settled_total",
-                "Policies settled",
-                self.policies_settled as i64,
-            ),
-            (
-                "cover_keeper_settle_batches_total",
-                "settle_policies transactions",
-                self.settle_batches as i64,
-            ),
-            ("cover_keeper_releases_total", "Reserves released", self.releases as i64),
-            (
-                "cover_keeper_policies_closed_total",
-                "Policies closed",
-                self.policies_closed as i64,
-            ),
-            ("cover_keeper_errors_total", "Failed keeper actions", self.errors as i64),
-            (
-                "cover_keeper_last_tick_unixtime",
-                "Cluster time of the last completed tick",
-                self.last_tick,
-            ),
-        ] {
-            let kind = if name.ends_with("_total") { "counter" } else { "gauge" };
-            s.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"));
-        }
-        s
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String");
+        out
+    }
+
+    /// Records market `address`'s last accepted publish time.
+    pub fn observe_market(&self, address: &Pubkey, last_publish_time: i64) {
+        self.last_publish_time
+            .get_or_create(&vec![("market".to_string(), address.to_string())])
+            .set(last_publish_time);
     }
 }
+
+/// The content type of [`Metrics::prometheus`].
+pub const METRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// What the keeper needs to know.
 #[derive(Clone, Debug)]
@@ -146,8 +177,8 @@ pub type LogSink = Box<dyn FnMut(serde_json::Value) + Send>;
 pub struct Keeper {
     /// Configuration.
     pub cfg: KeeperConfig,
-    /// Shared counters (the metrics server reads them).
-    pub metrics: Arc<Mutex<Metrics>>,
+    /// Shared metrics (the metrics server reads them).
+    pub metrics: Arc<Metrics>,
     log: LogSink,
 }
 
@@ -156,7 +187,7 @@ impl Keeper {
     pub fn new(cfg: KeeperConfig, log: LogSink) -> Self {
         Self {
             cfg,
-            metrics: Arc::new(Mutex::new(Metrics::default())),
+            metrics: Arc::new(Metrics::default()),
             log,
         }
     }
@@ -165,10 +196,18 @@ impl Keeper {
         (self.log)(v);
     }
 
-    fn count(&self, f: impl FnOnce(&mut Metrics)) {
-        if let Ok(mut m) = self.metrics.lock() {
-            f(&mut m);
-        }
+    /// Sends `ixs` and records how long confirmation took.
+    async fn send<T: Transport>(
+        &self,
+        t: &mut T,
+        ixs: &[anchor_lang::solana_program::instruction::Instruction],
+    ) -> Result<String> {
+        let started = Instant::now();
+        let sig = t.send(ixs, &[], self.cfg.mode).await?;
+        self.metrics
+            .confirmation_seconds
+            .observe(started.elapsed().as_secs_f64());
+        Ok(sig)
     }
 
     /// One pass over every market of the pool.
@@ -182,25 +221,25 @@ impl Keeper {
         for index in 0..pool.market_count {
             let address = pda::market(&self.cfg.pool, index).0;
             if let Err(e) = self.market_pass(t, &keys, &address).await {
-                self.count(|m| m.errors += 1);
+                self.metrics.errors.inc();
                 self.emit(json!({"level": "error", "market": address.to_string(), "error": format!("{e:#}")}));
             }
         }
         let now = t.now().await?;
-        self.count(|m| {
-            m.ticks += 1;
-            m.last_tick = now;
-        });
+        self.metrics.ticks.inc();
+        self.metrics.last_tick.set(now);
         Ok(())
     }
 
     async fn market_pass<T: Transport>(&mut self, t: &mut T, keys: &PoolKeys, address: &Pubkey) -> Result<()> {
         let mut market: Market = fetch(t, address).await?;
+        self.metrics.observe_market(address, market.last_publish_time);
         // a new market takes observations once it opens (`sales_open_at`)
         let open = market.is_open(t.now().await?);
         if open && matches!(market.status, MarketStatus::Active | MarketStatus::StreakOpen) {
             self.check(t, address, &market).await?;
             market = fetch(t, address).await?;
+            self.metrics.observe_market(address, market.last_publish_time);
         }
         if market.status == MarketStatus::Triggered && !market.settlement.released {
             self.settle(t, keys, address, &market).await?;
@@ -228,13 +267,13 @@ impl Keeper {
             return Ok(false);
         }
         let ix = ix::check_trigger(address, &market.pool, &feed);
-        match t.send(&[ix], &[], self.cfg.mode).await {
+        match self.send(t, &[ix]).await {
             Ok(sig) => {
                 let after: Market = fetch(t, address).await?;
-                self.count(|m| m.checks += 1);
+                self.metrics.checks.inc();
                 let triggered = after.status == MarketStatus::Triggered && market.status != MarketStatus::Triggered;
                 if triggered {
-                    self.count(|m| m.triggers += 1);
+                    self.metrics.triggers.inc();
                 }
                 self.emit(json!({
                     "level": "info", "action": "check_trigger", "market": address.to_string(),
@@ -244,7 +283,7 @@ impl Keeper {
                 Ok(triggered)
             }
             Err(e) => {
-                self.count(|m| m.checks_rejected += 1);
+                self.metrics.checks_rejected.inc();
                 self.emit(json!({"level": "warn", "action": "check_trigger", "market": address.to_string(), "publish_time": msg.publish_time, "error": format!("{e:#}")}));
                 Ok(false)
             }
@@ -291,15 +330,13 @@ impl Keeper {
             }
             if !creates.is_empty() {
                 let ixs: Vec<_> = creates.into_iter().map(|(_, ix)| ix).collect();
-                t.send(&ixs, &[], self.cfg.mode).await?;
+                self.send(t, &ixs).await?;
             }
             let ix = ix::settle_policies(keys, address, &pairs);
-            let sig = t.send(&[ix], &[], self.cfg.mode).await?;
+            let sig = self.send(t, &[ix]).await?;
             settled += pairs.len();
-            self.count(|m| {
-                m.settle_batches += 1;
-                m.policies_settled += pairs.len() as u64;
-            });
+            self.metrics.settle_batches.inc();
+            self.metrics.policies_settled.inc_by(pairs.len() as u64);
             self.emit(json!({"level": "info", "action": "settle_policies", "market": address.to_string(), "policies": pairs.len(), "signature": sig, "dry_run": self.cfg.mode == SendMode::Simulate}));
         }
         Ok(settled)
@@ -321,10 +358,8 @@ impl Keeper {
         if s.settled_cover < s.eligible_cover && now <= s.claim_deadline {
             return Ok(false);
         }
-        let sig = t
-            .send(&[ix::release_reserve(&keys.pool, address)], &[], self.cfg.mode)
-            .await?;
-        self.count(|m| m.releases += 1);
+        let sig = self.send(t, &[ix::release_reserve(&keys.pool, address)]).await?;
+        self.metrics.releases.inc();
         self.emit(json!({"level": "info", "action": "release_reserve", "market": address.to_string(), "returned": s.reserve_left, "signature": sig, "dry_run": self.cfg.mode == SendMode::Simulate}));
         Ok(true)
     }
@@ -351,11 +386,9 @@ impl Keeper {
             if !closable {
                 continue;
             }
-            let sig = t
-                .send(&[ix::close_policy(&policy.owner, &p, address)], &[], self.cfg.mode)
-                .await?;
+            let sig = self.send(t, &[ix::close_policy(&policy.owner, &p, address)]).await?;
             closed += 1;
-            self.count(|m| m.policies_closed += 1);
+            self.metrics.policies_closed.inc();
             self.emit(json!({"level": "info", "action": "close_policy", "policy": p.to_string(), "owner": policy.owner.to_string(), "signature": sig, "dry_run": self.cfg.mode == SendMode::Simulate}));
         }
         Ok(closed)

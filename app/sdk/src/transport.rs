@@ -105,7 +105,8 @@ pub async fn market_price_updates<X: Transport>(t: &mut X, pool: &Pubkey, market
 /// A real cluster over JSON-RPC.
 pub struct RpcTransport {
     client: solana_rpc_client::nonblocking::rpc_client::RpcClient,
-    payer: Keypair,
+    /// The fee payer and signer; `None` for a read-only transport.
+    payer: Option<Keypair>,
     /// Micro-lamports per compute unit at most (`--priority-fee-cap`).
     pub priority_fee_cap: u64,
     /// Compute units requested per transaction.
@@ -117,6 +118,16 @@ pub struct RpcTransport {
 impl RpcTransport {
     /// A transport to `url` paying with `payer`.
     pub fn new(url: &str, payer: Keypair) -> Self {
+        Self::with_payer(url, Some(payer))
+    }
+
+    /// A transport to `url` that only reads (no keypair needed): sending
+    /// through it fails with an error that says to pass a keypair.
+    pub fn read_only(url: &str) -> Self {
+        Self::with_payer(url, None)
+    }
+
+    fn with_payer(url: &str, payer: Option<Keypair>) -> Self {
         Self {
             client: solana_rpc_client::nonblocking::rpc_client::RpcClient::new_with_commitment(
                 url.to_string(),
@@ -148,7 +159,7 @@ impl RpcTransport {
 impl Transport for RpcTransport {
     fn payer(&self) -> Pubkey {
         use solana_signer::Signer;
-        self.payer.pubkey()
+        self.payer.as_ref().map(|k| k.pubkey()).unwrap_or_default()
     }
 
     async fn account(&mut self, address: &Pubkey) -> Result<Option<Account>> {
@@ -175,7 +186,12 @@ impl Transport for RpcTransport {
             ComputeBudgetInstruction::set_compute_unit_price(fee),
         ];
         all.extend_from_slice(ixs);
-        let mut keys: Vec<&Keypair> = vec![&self.payer];
+        let payer = self.payer.as_ref().ok_or_else(|| {
+            anyhow!(
+                "this command signs a transaction: pass --keypair FILE (or set keypair_path in the Solana CLI config)"
+            )
+        })?;
+        let mut keys: Vec<&Keypair> = vec![payer];
         keys.extend_from_slice(signers);
         let mut last_err = None;
         for _ in 0..self.max_attempts.max(1) {

@@ -54,7 +54,7 @@ async fn a_dry_run_simulates_and_sends_nothing() {
             .any(|l| l["action"] == "check_trigger" && l["dry_run"] == true && l["signature"] == "simulated"),
         "{logs:?}"
     );
-    assert_eq!(keeper.metrics.lock().unwrap().checks, 1);
+    assert_eq!(keeper.metrics.checks.get(), 1);
 }
 
 #[tokio::test]
@@ -79,13 +79,21 @@ async fn a_real_run_checks_triggers_and_settles_without_double_submissions() {
         m.settlement.released,
         "no cover sold: the keeper released the empty reserve"
     );
-    assert_eq!(keeper.metrics.lock().unwrap().triggers, 1);
-    assert!(keeper
-        .metrics
-        .lock()
-        .unwrap()
-        .prometheus()
-        .contains("cover_keeper_triggers_total 1"));
+    assert_eq!(keeper.metrics.triggers.get(), 1);
+    let text = keeper.metrics.prometheus();
+    assert!(text.contains("cover_keeper_triggers_total 1"), "{text}");
+    // the market's last accepted publish time, labelled by market
+    assert!(
+        text.contains(&format!(
+            "cover_keeper_market_last_publish_timestamp_seconds{{market=\"{market}\"}} {}",
+            m.last_publish_time
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("cover_keeper_transaction_confirmation_seconds_count"),
+        "{text}"
+    );
 }
 
 /// The keeper closes finished policies by the program's own rule: never one
@@ -143,7 +151,7 @@ async fn the_keeper_never_closes_a_policy_a_late_report_could_still_pay() {
         bank.account(&policy).await.unwrap().is_some(),
         "closed while still claimable"
     );
-    assert_eq!(keeper.metrics.lock().unwrap().policies_closed, 0);
+    assert_eq!(keeper.metrics.policies_closed.get(), 0);
     // max_price_age (60 s) after the end no report can reach it any more
     bank.set_time(end + 60).await.unwrap();
     keeper.tick(&mut bank).await.unwrap();
@@ -151,5 +159,5 @@ async fn the_keeper_never_closes_a_policy_a_late_report_could_still_pay() {
         bank.account(&policy).await.unwrap().is_none(),
         "finished policy left open"
     );
-    assert_eq!(keeper.metrics.lock().unwrap().policies_closed, 1);
+    assert_eq!(keeper.metrics.policies_closed.get(), 1);
 }
