@@ -3,9 +3,9 @@
 //! its payout, the copula's Cholesky factor.
 
 use crate::error::RiskError;
-use crate::linalg::psd_cholesky;
+use crate::linalg::correlation_factor;
 use crate::portfolio::{Copula, Frequency, Payout, Portfolio, PRICE_UNITS, UNITS_PER_USD};
-use crate::rng::{ziggurat, BetaSampler, GammaSampler, Ziggurat, UNIFORM_MAX, UNIFORM_MIN};
+use crate::rng::{BetaDistr, ChiSquared, UNIFORM_MAX, UNIFORM_MIN};
 use crate::special::{beta_inc, normal_cdf, normal_quantile, student_t_cdf, student_t_quantile};
 use coverage_core::settlement::{liability, payout_fraction, policy_payout, Fraction, Shape};
 use rayon::prelude::*;
@@ -24,7 +24,7 @@ pub(super) struct MarketModel {
     pub(super) shape: Shape,
     pub(super) strike: u64,
     pub(super) span: u64,
-    pub(super) severity: Option<BetaSampler>,
+    pub(super) severity: Option<BetaDistr<f64>>,
     /// For a binary payout, whose fraction never changes: the core's
     /// fraction, liability and full payout, computed once.
     pub(super) binary: Option<(Fraction, u64, u64)>,
@@ -161,9 +161,10 @@ impl PosteriorTrigger {
     }
 }
 
+/// The t copula's scale: `w = sqrt(χ²_ν / ν)`.
 pub(super) struct TDraw {
     pub(super) dof: f64,
-    pub(super) half: GammaSampler,
+    pub(super) chi2: ChiSquared<f64>,
 }
 
 /// The portfolio in integer base units with its samplers, ready to run.
@@ -171,13 +172,13 @@ pub(super) struct Model {
     pub(super) n: usize,
     pub(super) k: usize,
     pub(super) capital: [u64; 4],
-    pub(super) chol: Vec<f64>,
+    /// `F` with `F Fᵀ` the correlation matrix, row-major (see [`correlation_factor`]).
+    pub(super) factor: Vec<f64>,
     pub(super) t: Option<TDraw>,
     pub(super) markets: Vec<MarketModel>,
     pub(super) max_loss: u64,
     /// The largest total owed: every market's full cover.
     pub(super) max_owed: u64,
-    pub(super) zig: &'static Ziggurat,
 }
 
 /// P(at least one event within the horizon) from the annual probability:
@@ -249,7 +250,7 @@ impl Model {
                             Shape::Linear { floor_price: f },
                             s,
                             s - f,
-                            Some(BetaSampler::new(severity.alpha, severity.beta)),
+                            Some(BetaDistr::new(severity.alpha, severity.beta).expect("validated severity")),
                         )
                     }
                 };
@@ -273,25 +274,23 @@ impl Model {
                 }
             })
             .collect();
-        let flat: Vec<f64> = p.correlation.matrix.iter().flatten().copied().collect();
         let cover_sum: u64 = markets.iter().map(|m| m.cover).sum();
         let capital_sum: u64 = capital.iter().sum();
         Ok(Model {
             n,
             k,
             capital,
-            chol: psd_cholesky(&flat, n),
+            factor: correlation_factor(&p.correlation.matrix),
             t: match p.correlation.copula {
                 Copula::Gaussian => None,
                 Copula::T { dof } => Some(TDraw {
                     dof,
-                    half: GammaSampler::new(0.5 * dof),
+                    chi2: ChiSquared::new(dof).expect("validated degrees of freedom"),
                 }),
             },
             markets,
             max_loss: cover_sum.min(capital_sum).max(1),
             max_owed: cover_sum.max(1),
-            zig: ziggurat(),
         })
     }
 }
@@ -299,17 +298,17 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::Rng;
+    use crate::rng::{stream, Open01, RngExt, StandardNormal};
 
     #[test]
     fn posterior_table_agrees_with_exact() {
         for kind in [CdfKind::Normal, CdfKind::T(3.0)] {
             for exponent in [1.0, 30.0 / 365.0] {
                 let t = PosteriorTrigger::new(kind, 2.0, 23.0, exponent);
-                let mut r = Rng::for_chunk(3, 3);
+                let mut r = stream(3, 3);
                 for _ in 0..20_000 {
-                    let z = 3.0 * r.normal();
-                    let v = r.uniform();
+                    let z = 3.0 * r.sample::<f64, _>(StandardNormal);
+                    let v = r.sample(Open01);
                     assert_eq!(t.triggers(z, v), t.g(z) < v);
                 }
                 // beyond the table and the grid, at and next to its ends, and the extreme uniforms
@@ -317,7 +316,7 @@ mod tests {
                 let edges = [grid(t.start), grid(end), -16.0, 16.0];
                 let near = edges.iter().flat_map(|&e| [e, e.next_down(), e.next_up()]);
                 for z in near.chain([-1e9, -40.0, -16.5, 16.5, 40.0, 1e9, f64::INFINITY, f64::NEG_INFINITY]) {
-                    for v in [UNIFORM_MIN, 0.5, UNIFORM_MAX, r.uniform()] {
+                    for v in [UNIFORM_MIN, 0.5, UNIFORM_MAX, r.sample(Open01)] {
                         assert_eq!(t.triggers(z, v), t.g(z) < v, "z {z} v {v}");
                     }
                 }
@@ -329,9 +328,12 @@ mod tests {
     fn inversion_draw_matches_the_posterior() {
         // P(trigger) = E[p_h] over the posterior; for a one-year horizon, the posterior mean
         let t = PosteriorTrigger::new(CdfKind::Normal, 2.0, 23.0, 1.0);
-        let mut r = Rng::for_chunk(5, 0);
+        let mut r = stream(5, 0);
         let n = 400_000;
-        let hits = (0..n).filter(|_| t.triggers(r.normal(), r.uniform())).count() as f64 / n as f64;
+        let hits = (0..n)
+            .filter(|_| t.triggers(r.sample(StandardNormal), r.sample(Open01)))
+            .count() as f64
+            / n as f64;
         assert!((hits - 0.08).abs() < 5.0 * (0.08f64 * 0.92 / n as f64).sqrt(), "{hits}");
     }
 }

@@ -5,7 +5,7 @@
 use super::model::{Freq, Model};
 use super::tail::Acc;
 use super::CHUNK;
-use crate::rng::Rng;
+use crate::rng::{stream, Distribution, Open01, Rng, StandardNormal};
 use coverage_core::settlement::{liability, payout_fraction, policy_payout, release_waterfall, reserve_waterfall};
 
 /// One simulated scenario, as given to [`for_each_scenario`](super::for_each_scenario)'s callback.
@@ -31,10 +31,10 @@ impl Model {
     /// its scaling), then each market's trigger test, one market at a time.
     pub(super) fn draw_batch(&self, len: usize, rng: &mut Rng, b: &mut Batch) {
         let n = self.n;
-        rng.fill_normals(self.zig, &mut b.g[..n * len]);
-        // z = L g, each row summed in column order
+        fill(rng, StandardNormal, &mut b.g[..n * len]);
+        // z = F g, each row summed in column order
         for i in 0..n {
-            let row = &self.chol[i * n..i * n + i + 1];
+            let row = &self.factor[i * n..(i + 1) * n];
             let zi = &mut b.z[i * len..(i + 1) * len];
             for (z, g) in zi.iter_mut().zip(&b.g[..len]) {
                 *z = row[0] * g;
@@ -55,7 +55,7 @@ impl Model {
             Some(t) => {
                 for w in w.iter_mut() {
                     // (kept above zero: a χ² that underflows must not turn ±∞ thresholds into NaN)
-                    *w = (2.0 * rng.gamma(&t.half) / t.dof).sqrt().max(f64::MIN_POSITIVE);
+                    *w = (t.chi2.sample(rng) / t.dof).sqrt().max(f64::MIN_POSITIVE);
                 }
                 true
             }
@@ -78,14 +78,14 @@ impl Model {
                 }
                 (Freq::Posterior(t), false) => {
                     let v = &mut b.v[..len];
-                    rng.fill_uniforms(v);
+                    fill(rng, Open01, v);
                     for ((h, z), v) in hit.iter_mut().zip(z).zip(v.iter()) {
                         *h = t.triggers(*z, *v);
                     }
                 }
                 (Freq::Posterior(t), true) => {
                     let v = &mut b.v[..len];
-                    rng.fill_uniforms(v);
+                    fill(rng, Open01, v);
                     for (((h, z), w), v) in hit.iter_mut().zip(z).zip(w.iter()).zip(v.iter()) {
                         *h = t.triggers(*z / w, *v);
                     }
@@ -112,7 +112,7 @@ impl Model {
             let (f, owed) = match (&m.binary, &m.severity) {
                 (Some((f, owed, _)), _) => (*f, *owed),
                 (None, b) => {
-                    let s = b.as_ref().map_or(1.0, |b| rng.beta(b));
+                    let s = b.as_ref().map_or(1.0, |b| b.sample(rng));
                     let lowest = m.strike - ((s * m.span as f64).round() as u64).min(m.span);
                     let f = payout_fraction(m.shape, m.strike, lowest).expect("validated payout");
                     (f, liability(m.cover, f).expect("liability fits"))
@@ -154,7 +154,7 @@ impl Model {
     ) -> Acc {
         let start = chunk * CHUNK;
         let end = (start + CHUNK).min(total);
-        let mut rng = Rng::for_chunk(seed, chunk);
+        let mut rng = stream(seed, chunk);
         let mut acc = self.acc();
         let mut first = start;
         while first < end {
@@ -184,6 +184,14 @@ impl Model {
     /// Empty tallies for this model's scenarios.
     pub(super) fn acc(&self) -> Acc {
         Acc::new(self.n, self.k, self.max_loss, self.max_owed)
+    }
+}
+
+/// Fills `out` with draws from `d`, in order.
+#[inline]
+fn fill<D: Distribution<f64>>(rng: &mut Rng, d: D, out: &mut [f64]) {
+    for x in out {
+        *x = d.sample(rng);
     }
 }
 
