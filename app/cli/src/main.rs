@@ -6,13 +6,13 @@
 //! `cover backtest` run the real program on an embedded bank: no validator.
 
 mod backtest;
+mod chart;
 mod cluster;
 mod demo;
 mod output;
 mod risk;
 mod roles;
 mod server;
-mod svg;
 
 use std::path::PathBuf;
 

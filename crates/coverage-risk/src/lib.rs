@@ -78,11 +78,11 @@
 
 pub mod error;
 pub mod linalg;
+pub mod plot;
 pub mod portfolio;
 pub mod rng;
 pub mod sim;
 pub mod special;
-pub mod svg;
 
 pub use error::RiskError;
 pub use portfolio::{
@@ -93,4 +93,3 @@ pub use sim::{
     PosteriorReport, Report, TrancheReport, CHUNK,
 };
 pub use special::{posterior, Beta};
-pub use svg::{svg_exceedance, svg_tranches};
