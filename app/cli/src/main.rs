@@ -74,7 +74,7 @@ pub enum Command {
     },
     /// The whole protocol end to end on an embedded bank, with the real USDC March 2023 series.
     Demo {
-        /// Write the SVG chart (and the JSON report) into this directory.
+        /// Write the chart (demo.svg, demo.png) and the JSON report (demo.json) into this directory.
         #[arg(long)]
         out: Option<PathBuf>,
     },

@@ -61,7 +61,8 @@ impl Figure for Exceedance<'_> {
             .margin_bottom(8)
             .x_label_area_size(48)
             .y_label_area_size(Y_AXIS)
-            .build_cartesian_2d(0.0..x_max, (p_min..1.0).log_scale())?;
+            // (a hair below p_min, so that its decade gets a tick and a label)
+            .build_cartesian_2d(0.0..x_max, (p_min * 0.999..1.0).log_scale())?;
         chart
             .configure_mesh()
             .light_line_style(TRANSPARENT)
