@@ -1,6 +1,6 @@
 //! The portfolio in integer base units with its samplers, ready to run:
 //! each market's trigger test (a fixed threshold, or the posterior table),
-//! its payout, the copula's Cholesky factor.
+//! its payout, the copula's factor.
 
 use crate::error::RiskError;
 use crate::linalg::correlation_factor;
