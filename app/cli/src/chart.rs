@@ -5,8 +5,7 @@
 //! files; the SVG backend escapes them.
 
 use chrono::{DateTime, Timelike, Utc};
-use coverage_risk::plot::{heading, legend, text, DrawResult, Figure, Mark, GRID, INK, ORANGE, RED, TRANCHES};
-use coverage_risk::plot::{GREEN, MUTED};
+use coverage_risk::plot::{heading, legend, mesh, DrawResult, Figure, Mark, GREEN, INK, MUTED, ORANGE, RED, TRANCHES};
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -113,13 +112,7 @@ impl DemoChart<'_> {
             .x_label_area_size(30)
             .y_label_area_size(Y_AXIS)
             .build_cartesian_2d(self.days(), y.clone())?;
-        chart
-            .configure_mesh()
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(GRID)
-            .axis_style(INK)
-            .label_style(text(13))
-            .axis_desc_style(text(14))
+        mesh(&mut chart.configure_mesh())
             .x_labels(12)
             .y_labels(8)
             .x_label_formatter(&date_label)
@@ -171,13 +164,7 @@ impl DemoChart<'_> {
             .x_label_area_size(48)
             .y_label_area_size(Y_AXIS)
             .build_cartesian_2d(self.days(), y.clone())?;
-        chart
-            .configure_mesh()
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(GRID)
-            .axis_style(INK)
-            .label_style(text(13))
-            .axis_desc_style(text(14))
+        mesh(&mut chart.configure_mesh())
             .x_labels(12)
             .y_labels(7)
             .x_label_formatter(&date_label)

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 pub use plotters;
+use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -145,6 +146,18 @@ pub fn heading<DB: DrawingBackend>(
     }
     area.draw_text(subtitle, &text(13).color(&MUTED), (16, 34))?;
     Ok(area.split_vertically(56).1)
+}
+
+/// The house style of a chart's mesh: grid lines at the labelled ticks only,
+/// dark axes, body-text labels. The chart's own settings chain after it.
+pub fn mesh<'m, 'a, 'b, X: Ranged, Y: Ranged, DB: DrawingBackend>(
+    m: &'m mut MeshStyle<'a, 'b, X, Y, DB>,
+) -> &'m mut MeshStyle<'a, 'b, X, Y, DB> {
+    m.light_line_style(TRANSPARENT)
+        .bold_line_style(GRID)
+        .axis_style(INK)
+        .label_style(text(13))
+        .axis_desc_style(text(14))
 }
 
 /// How a legend entry is drawn.

@@ -6,7 +6,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{
-    heading, legend, percent, text, usd, DrawResult, Figure, Mark, BLUE, GREEN, GRID, INK, MUTED, RED, TRANCHES,
+    heading, legend, mesh, percent, text, usd, DrawResult, Figure, Mark, BLUE, GREEN, INK, MUTED, RED, TRANCHES,
 };
 use crate::sim::Report;
 
@@ -29,16 +29,7 @@ impl Figure for Exceedance<'_> {
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
         let r = self.0;
-        let area = heading(
-            root,
-            "Loss exceedance curve",
-            &format!(
-                "P(total paid > x) within {} days · {} scenarios · seed {}",
-                r.horizon_days,
-                thousands(r.scenarios),
-                r.seed
-            ),
-        )?;
+        let area = heading(root, "Loss exceedance curve", &run_line(r, "P(total paid > x)"))?;
         let var_label = format!("VaR 99.5 % {}", usd(r.var_99_5));
         let capital_label = format!("capital {}", usd(r.total_capital));
         let mut keys = vec![
@@ -63,13 +54,7 @@ impl Figure for Exceedance<'_> {
             .y_label_area_size(Y_AXIS)
             // (a hair below p_min, so that its decade gets a tick and a label)
             .build_cartesian_2d(0.0..x_max, (p_min * 0.999..1.0).log_scale())?;
-        chart
-            .configure_mesh()
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(GRID)
-            .axis_style(INK)
-            .label_style(text(13))
-            .axis_desc_style(text(14))
+        mesh(&mut chart.configure_mesh())
             .x_labels(7)
             .x_label_formatter(&|x| usd(*x))
             .y_label_formatter(&|p| percent(*p))
@@ -120,12 +105,7 @@ impl Figure for TrancheLosses<'_> {
         let area = heading(
             root,
             "Tranche loss probabilities",
-            &format!(
-                "P(tranche loses anything) within {} days · {} scenarios · seed {}",
-                r.horizon_days,
-                thousands(r.scenarios),
-                r.seed
-            ),
+            &run_line(r, "P(tranche loses anything)"),
         )?;
         let area = legend(
             &area,
@@ -149,14 +129,8 @@ impl Figure for TrancheLosses<'_> {
             SegmentValue::CenterOf(j) => r.tranches.get(*j as usize).map_or(String::new(), |t| t.name.clone()),
             _ => String::new(),
         };
-        chart
-            .configure_mesh()
+        mesh(&mut chart.configure_mesh())
             .disable_x_mesh()
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(GRID)
-            .axis_style(INK)
-            .label_style(text(13))
-            .axis_desc_style(text(14))
             .x_label_style(text(14))
             .x_label_formatter(&names)
             .y_label_formatter(&|p| percent(*p))
@@ -189,7 +163,17 @@ impl Figure for TrancheLosses<'_> {
     }
 }
 
-/// `1 000 000`: a count with thin groups.
+/// `WHAT within 365 days · 1 000 000 scenarios · seed 42`: a subtitle.
+fn run_line(r: &Report, what: &str) -> String {
+    format!(
+        "{what} within {} days · {} scenarios · seed {}",
+        r.horizon_days,
+        thousands(r.scenarios),
+        r.seed
+    )
+}
+
+/// `1 000 000`: a count in groups of three.
 fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
