@@ -7,7 +7,7 @@ use rand::SeedableRng;
 use rand_xoshiro::{SplitMix64, Xoshiro256PlusPlus};
 
 pub use rand::distr::{Distribution, Open01};
-pub use rand::{Rng as _, RngExt};
+pub use rand::RngExt;
 pub use rand_distr::{Beta as BetaDistr, ChiSquared, StandardNormal};
 
 /// The generator of one chunk's stream.

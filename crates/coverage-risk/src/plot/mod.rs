@@ -17,7 +17,6 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-pub use plotters;
 use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -88,11 +87,15 @@ pub fn svg(fig: &impl Figure) -> io::Result<String> {
     Ok(out)
 }
 
-/// The chart as a PNG image: its SVG rasterised at [`PNG_SCALE`] times its size.
+/// The chart as a PNG image: its SVG rasterised at twice its size.
 pub fn png(fig: &impl Figure) -> io::Result<Vec<u8>> {
-    let tree = resvg::usvg::Tree::from_str(&svg(fig)?, raster_options())
+    rasterise(&svg(fig)?, fig.size())
+}
+
+/// An SVG of `size` pixels as a PNG, at [`PNG_SCALE`] times the size.
+fn rasterise(svg: &str, (w, h): (u32, u32)) -> io::Result<Vec<u8>> {
+    let tree = resvg::usvg::Tree::from_str(svg, raster_options())
         .map_err(|e| io::Error::other(format!("reading the chart's SVG: {e}")))?;
-    let (w, h) = fig.size();
     let scale = |v: u32| (v as f32 * PNG_SCALE).round() as u32;
     let mut pixels = resvg::tiny_skia::Pixmap::new(scale(w), scale(h))
         .ok_or_else(|| io::Error::other(format!("a {w} × {h} chart has no pixels")))?;
@@ -103,11 +106,12 @@ pub fn png(fig: &impl Figure) -> io::Result<Vec<u8>> {
         .map_err(|e| io::Error::other(format!("encoding a PNG: {e}")))
 }
 
-/// Writes `DIR/STEM.svg` and `DIR/STEM.png`; returns their paths.
+/// Writes `DIR/STEM.svg` and `DIR/STEM.png` (the same picture); returns their paths.
 pub fn write(fig: &impl Figure, dir: &Path, stem: &str) -> io::Result<[PathBuf; 2]> {
     let (svg_path, png_path) = (dir.join(format!("{stem}.svg")), dir.join(format!("{stem}.png")));
-    std::fs::write(&svg_path, svg(fig)?)?;
-    std::fs::write(&png_path, png(fig)?)?;
+    let svg = svg(fig)?;
+    std::fs::write(&png_path, rasterise(&svg, fig.size())?)?;
+    std::fs::write(&svg_path, svg)?;
     Ok([svg_path, png_path])
 }
 
