@@ -13,7 +13,7 @@ within Monte Carlo error, not bit for bit).
 Prints the JSON report (same fields as the Rust `Report`); the simulation's
 wall time goes to stderr as `simulate_seconds=...`.
 
-Model per scenario: correlated normals z = L g (Cholesky of the correlation
+Model per scenario: correlated normals z = F g (F F^T the correlation
 matrix, singular matrices allowed); the t copula divides z by
 sqrt(chi2_dof / dof). A market triggers iff its copula uniform u = CDF(z) is
 below its horizon probability p_h = 1 - (1 - p)^(horizon/365), where p is fixed
@@ -231,19 +231,14 @@ def parse_portfolio(text):
             "copula": copula, "dof": dof, "matrix": mat}
 
 
-def psd_cholesky(a):
-    n = a.shape[0]
-    low = np.zeros((n, n))
-    for j in range(n):
-        d = a[j, j] - low[j, :j] @ low[j, :j]
-        if d <= 1e-10:
-            continue
-        low[j, j] = math.sqrt(d)
-        for i in range(j + 1, n):
-            low[i, j] = (a[i, j] - low[i, :j] @ low[j, :j]) / low[j, j]
-    norms = np.sqrt((low * low).sum(axis=1))
+def copula_factor(a):
+    """F with F F^T = a, from the eigendecomposition (as the Rust engine): Q sqrt(L),
+    eigenvalues up to 1e-10 taken as zero (singular matrices allowed), rows scaled to unit length."""
+    w, q = np.linalg.eigh(a)
+    f = q * np.sqrt(np.where(w > 1e-10, w, 0.0))
+    norms = np.sqrt((f * f).sum(axis=1))
     norms[norms == 0] = 1.0
-    return low / norms[:, None]
+    return f / norms[:, None]
 
 
 # ---------------------------------------------------------------- the model, vectorised
@@ -262,7 +257,7 @@ def simulate(pf, scenarios, seed, target, coc, batch=1_000_000):
     cap = np.array([round(c * UNITS) for c in pf["capital"]], dtype=np.int64)
     covers = [round(m["cover"] * UNITS) for m in mk]
     e = pf["horizon"] / 365.0
-    low = psd_cholesky(pf["matrix"])
+    factor = copula_factor(pf["matrix"])
     if pf["copula"] == "t":
         nu = pf["dof"]
         cdf = lambda z: t_cdf(z, nu)  # noqa: E731
@@ -281,7 +276,7 @@ def simulate(pf, scenarios, seed, target, coc, batch=1_000_000):
     while done < scenarios:
         bn = min(batch, scenarios - done)
         done += bn
-        z = rng.standard_normal((bn, n)) @ low.T
+        z = rng.standard_normal((bn, n)) @ factor.T
         if pf["copula"] == "t":
             z /= np.sqrt(rng.chisquare(pf["dof"], bn) / pf["dof"])[:, None]
         trig = np.empty((bn, n), dtype=bool)

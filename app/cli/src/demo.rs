@@ -422,52 +422,33 @@ pub async fn play(
 
     if let Some(dir) = &out {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let colors = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd"];
-        let streak = triggered.then_some((m.event.streak_start as f64, m.event.trigger_time as f64));
-        let mut spans = Vec::new();
-        let mut vlines = Vec::new();
-        if let Some((a, b)) = streak {
-            spans.push((a, b, "streak", "#ff7f0e"));
-            vlines.push((b, "trigger", "#d62728"));
-        }
-        let svg = crate::svg::render(&[
-            crate::svg::Panel {
-                title: "USDC/USD, March 2023, and the USDC depeg market (strike 0.95, recovery 0.97, 1 hour)",
-                series: vec![crate::svg::Series {
-                    label: "price",
-                    color: "#333",
-                    points: &price_points,
-                }],
-                hlines: vec![
-                    (deployment.markets[0].strike, "strike 0.95", "#d62728"),
-                    (deployment.markets[0].recovery, "recovery 0.97", "#2ca02c"),
-                ],
-                spans,
-                vlines: vlines.clone(),
-                y_label: "USD",
-            },
-            crate::svg::Panel {
-                title: "Tranche share prices",
-                series: share_points
-                    .iter()
-                    .enumerate()
-                    .map(|(i, pts)| crate::svg::Series {
-                        label: &deployment.pool.tranches[i].name,
-                        color: colors[i % 4],
-                        points: pts,
-                    })
-                    .collect(),
-                hlines: vec![],
-                spans: vec![],
-                vlines,
-                y_label: "collateral per share",
-            },
-        ]);
-        std::fs::write(dir.join("demo.svg"), svg)?;
+        let market = &deployment.markets[0];
+        let hours = f64::from(market.duration_secs) / 3600.0;
+        let subtitle = format!(
+            "the USDC depeg market of migrations/demo.toml: strike {}, recovery {}, triggers after {hours} h below the strike",
+            market.strike, market.recovery
+        );
+        let chart = crate::chart::DemoChart {
+            title: "USDC/USD, March 2023, replayed on the embedded bank",
+            subtitle: &subtitle,
+            prices: &price_points,
+            strike: market.strike,
+            recovery: market.recovery,
+            streak: triggered.then_some((m.event.streak_start, m.event.trigger_time)),
+            tranches: deployment
+                .pool
+                .tranches
+                .iter()
+                .zip(&share_points)
+                .map(|(t, points)| (t.name.as_str(), points.as_slice()))
+                .collect(),
+        };
+        let [svg, png] = coverage_risk::plot::write(&chart, dir, "demo")?;
         std::fs::write(dir.join("demo.json"), serde_json::to_string_pretty(&report)?)?;
         say(format!(
-            "● wrote {} and {}",
-            dir.join("demo.svg").display(),
+            "● wrote {}, {} and {}",
+            svg.display(),
+            png.display(),
             dir.join("demo.json").display()
         ));
     }

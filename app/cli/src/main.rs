@@ -6,13 +6,13 @@
 //! `cover backtest` run the real program on an embedded bank: no validator.
 
 mod backtest;
+mod chart;
 mod cluster;
 mod demo;
 mod output;
 mod risk;
 mod roles;
 mod server;
-mod svg;
 
 use std::path::PathBuf;
 
@@ -77,7 +77,7 @@ pub enum Command {
     },
     /// The whole protocol end to end on an embedded bank, with the real USDC March 2023 series.
     Demo {
-        /// Write the SVG chart (and the JSON report) into this directory.
+        /// Write the chart (demo.svg, demo.png) and the JSON report (demo.json) into this directory.
         #[arg(long)]
         out: Option<PathBuf>,
     },

@@ -47,7 +47,7 @@ pub struct RiskArgs {
     /// For --pool/--demo: Gaussian-copula correlation between every two markets.
     #[arg(long, conflicts_with = "portfolio", default_value_t = 0.5)]
     pub correlation: f64,
-    /// Write the SVG plots (loss exceedance, tranche loss probabilities) and the JSON report here.
+    /// Write the plots (loss exceedance, tranche loss probabilities; SVG and PNG) and the JSON report here.
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -210,8 +210,8 @@ pub async fn run(cli: &crate::Cli, a: &RiskArgs) -> Result<()> {
     let elapsed = started.elapsed();
     if let Some(dir) = &a.out {
         std::fs::create_dir_all(dir)?;
-        std::fs::write(dir.join("loss_exceedance.svg"), coverage_risk::svg_exceedance(&report))?;
-        std::fs::write(dir.join("tranche_losses.svg"), coverage_risk::svg_tranches(&report))?;
+        coverage_risk::plot::write(&coverage_risk::plot::exceedance(&report), dir, "loss_exceedance")?;
+        coverage_risk::plot::write(&coverage_risk::plot::tranche_losses(&report), dir, "tranche_losses")?;
         std::fs::write(dir.join("risk.json"), serde_json::to_string_pretty(&report)?)?;
     }
     use std::io::Write;

@@ -57,7 +57,13 @@ fn demo_json_has_every_field_and_the_vault_equals_the_books() {
     assert!(tranches[0]["share_price_end"].as_f64().unwrap() < 0.5);
     assert!(tranches[1]["share_price_end"].as_f64().unwrap() >= 1.0);
     let svg = std::fs::read_to_string(dir.join("demo.svg")).unwrap();
-    assert!(svg.starts_with("<svg") && svg.contains("strike 0.95") && svg.contains("trigger"));
+    assert!(svg.starts_with("<svg") && svg.contains("strike 0.95") && svg.contains("trigger Mar 11 09:30 UTC"));
+    assert!(is_png(&dir.join("demo.png")));
+}
+
+/// A PNG file (its signature).
+fn is_png(path: &std::path::Path) -> bool {
+    std::fs::read(path).is_ok_and(|b| b.starts_with(b"\x89PNG\r\n\x1a\n"))
 }
 
 fn backtest(duration: &str) -> serde_json::Value {
@@ -184,11 +190,12 @@ fn risk_on_the_shipped_portfolio_reports_every_field_and_plots() {
         (50_000, 2, 2)
     );
     assert!(report.es_99_5 >= report.var_99_5);
-    for f in ["loss_exceedance.svg", "tranche_losses.svg", "risk.json"] {
-        assert!(dir.join(f).exists(), "{f}");
-    }
-    for f in ["loss_exceedance.svg", "tranche_losses.svg"] {
-        assert!(std::fs::read_to_string(dir.join(f)).unwrap().starts_with("<svg"));
+    assert!(dir.join("risk.json").exists());
+    for f in ["loss_exceedance", "tranche_losses"] {
+        assert!(std::fs::read_to_string(dir.join(format!("{f}.svg")))
+            .unwrap()
+            .starts_with("<svg"));
+        assert!(is_png(&dir.join(format!("{f}.png"))), "{f}.png");
     }
     // seeded: the same run twice gives the same report
     let again = cover()

@@ -10,9 +10,10 @@
 //!    The history may be counts or price files ([`PriceHistory`]), which
 //!    `cover risk` turns into counts by running the backtest.
 //!    The horizon probability is `p_h = 1 − (1 − p)^(horizon_days / 365)`.
-//! 2. **Dependence.** Standard normals `g` are correlated as `z = L g` with
-//!    `L Lᵀ` the correlation matrix (a Cholesky factor that tolerates
-//!    singular, e.g. perfectly correlated, matrices). The Gaussian copula's
+//! 2. **Dependence.** Standard normals `g` are correlated as `z = F g` with
+//!    `F Fᵀ` the correlation matrix (`F = Q √Λ` from its eigendecomposition,
+//!    which exists for singular, e.g. perfectly correlated, matrices too; see
+//!    [`linalg`]). The Gaussian copula's
 //!    uniforms are `u = Φ(z)`; the t copula divides the same `z` by
 //!    `sqrt(χ²_ν / ν)` (one draw per scenario, shared by all markets) and maps
 //!    with the Student-t CDF. Market `i` triggers within the horizon iff
@@ -51,8 +52,16 @@
 //!
 //! # Reproducibility
 //! Scenarios run in chunks of [`CHUNK`]; chunk `c` draws from its own
-//! xoshiro256++ stream seeded from `(seed, c)`, and everything the chunks
-//! tally is integer, so the report is identical for any number of threads.
+//! xoshiro256++ stream seeded from `(seed, c)` ([`rng::stream`]), and
+//! everything the chunks tally is integer, so the report is identical for
+//! any number of threads.
+//!
+//! # Libraries
+//! Random streams from `rand_xoshiro`, samplers from `rand_distr` (normal,
+//! Beta severity, χ² of the t copula), the eigendecomposition from
+//! `nalgebra`, the normal CDF and `ln Γ` from `libm`, the Student-t CDF and
+//! the quantiles from `statrs`. One numerical piece is written here, with
+//! its measured reason: the regularized incomplete beta ([`special`]).
 //!
 //! # How it is fast
 //! Inside a chunk, scenarios go in batches of 512 through tight loops over
@@ -69,11 +78,11 @@
 
 pub mod error;
 pub mod linalg;
+pub mod plot;
 pub mod portfolio;
 pub mod rng;
 pub mod sim;
 pub mod special;
-pub mod svg;
 
 pub use error::RiskError;
 pub use portfolio::{
@@ -84,4 +93,3 @@ pub use sim::{
     PosteriorReport, Report, TrancheReport, CHUNK,
 };
 pub use special::{posterior, Beta};
-pub use svg::{svg_exceedance, svg_tranches};

@@ -1,105 +1,113 @@
-//! Small dense symmetric linear algebra for correlation matrices: the
-//! smallest eigenvalue (cyclic Jacobi) for the positive semi-definite check,
-//! and a Cholesky factor that accepts singular (semi-definite) matrices.
+//! The correlation matrix through nalgebra's symmetric eigendecomposition
+//! `C = Q Λ Qᵀ`: its smallest eigenvalue for the positive semi-definite
+//! check, and the copula's factor `F = Q √Λ` (`F Fᵀ = C`). A Cholesky factor
+//! would do for a positive definite matrix, but nalgebra's `Cholesky::new`
+//! refuses singular ones, which the model must take: perfectly correlated
+//! markets (`tests::nalgebra_cholesky_refuses_perfect_correlation`).
 
-/// Eigenvalues of a symmetric matrix (row-major `n × n`), by cyclic Jacobi rotations.
-pub fn symmetric_eigenvalues(a: &[f64], n: usize) -> Vec<f64> {
-    let mut m = a.to_vec();
-    for _sweep in 0..100 {
-        let mut off = 0.0;
-        for i in 0..n {
-            for j in (i + 1)..n {
-                off += m[i * n + j] * m[i * n + j];
-            }
-        }
-        if off < 1e-30 {
-            break;
-        }
-        for p in 0..n {
-            for q in (p + 1)..n {
-                let apq = m[p * n + q];
-                if apq.abs() < 1e-300 {
-                    continue;
-                }
-                let theta = (m[q * n + q] - m[p * n + p]) / (2.0 * apq);
-                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
-                let t = if theta == 0.0 { 1.0 } else { t };
-                let c = 1.0 / (t * t + 1.0).sqrt();
-                let s = t * c;
-                // rotate rows/columns p and q: m ← Jᵀ m J
-                for k in 0..n {
-                    let mkp = m[k * n + p];
-                    let mkq = m[k * n + q];
-                    m[k * n + p] = c * mkp - s * mkq;
-                    m[k * n + q] = s * mkp + c * mkq;
-                }
-                for k in 0..n {
-                    let mpk = m[p * n + k];
-                    let mqk = m[q * n + k];
-                    m[p * n + k] = c * mpk - s * mqk;
-                    m[q * n + k] = s * mpk + c * mqk;
-                }
-            }
-        }
-    }
-    (0..n).map(|i| m[i * n + i]).collect()
+use nalgebra::{DMatrix, SymmetricEigen};
+
+/// Eigenvalues at or below this are rounding around zero (a singular
+/// matrix): their directions get no weight in the factor.
+const ZERO_EIGENVALUE: f64 = 1e-10;
+
+fn decompose(rows: &[Vec<f64>]) -> SymmetricEigen<f64, nalgebra::Dyn> {
+    let n = rows.len();
+    SymmetricEigen::new(DMatrix::from_fn(n, n, |i, j| rows[i][j]))
 }
 
-/// Lower-triangular `L` (row-major) with `L Lᵀ = a` for a positive
-/// semi-definite correlation matrix `a`. A pivot that is zero up to rounding
-/// (a singular matrix, e.g. perfectly correlated markets) gets a zero column
-/// instead of a division by zero; each row is then scaled to unit length so
-/// every market's variable stays exactly standard normal.
-pub fn psd_cholesky(a: &[f64], n: usize) -> Vec<f64> {
-    const PIVOT_TOL: f64 = 1e-10;
-    let mut l = vec![0.0; n * n];
-    for j in 0..n {
-        let mut d = a[j * n + j];
-        for k in 0..j {
-            d -= l[j * n + k] * l[j * n + k];
-        }
-        if d <= PIVOT_TOL {
-            continue; // column j stays zero
-        }
-        let djj = d.sqrt();
-        l[j * n + j] = djj;
-        for i in (j + 1)..n {
-            let mut s = a[i * n + j];
-            for k in 0..j {
-                s -= l[i * n + k] * l[j * n + k];
-            }
-            l[i * n + j] = s / djj;
-        }
-    }
+/// The smallest eigenvalue of a symmetric matrix (given by rows).
+pub fn min_eigenvalue(rows: &[Vec<f64>]) -> f64 {
+    decompose(rows)
+        .eigenvalues
+        .iter()
+        .copied()
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// Row-major `n × n` factor `F` with `F Fᵀ = C` for a positive semi-definite
+/// correlation matrix `C` (given by rows): `Q √Λ`, eigenvalues up to
+/// `ZERO_EIGENVALUE` taken as zero, then each row scaled to unit length so
+/// every market's variable `z = F g` stays exactly standard normal (perfectly
+/// correlated markets then get equal or opposite rows: the same variable).
+pub fn correlation_factor(rows: &[Vec<f64>]) -> Vec<f64> {
+    let n = rows.len();
+    let e = decompose(rows);
+    let root: Vec<f64> = e
+        .eigenvalues
+        .iter()
+        .map(|&l| if l > ZERO_EIGENVALUE { l.sqrt() } else { 0.0 })
+        .collect();
+    let mut f = vec![0.0; n * n];
     for i in 0..n {
-        let norm = (0..=i).map(|k| l[i * n + k] * l[i * n + k]).sum::<f64>().sqrt();
+        let row = &mut f[i * n..(i + 1) * n];
+        for (k, x) in row.iter_mut().enumerate() {
+            *x = e.eigenvectors[(i, k)] * root[k];
+        }
+        let norm = row.iter().map(|x| x * x).sum::<f64>().sqrt();
         if norm > 0.0 {
-            for k in 0..=i {
-                l[i * n + k] /= norm;
-            }
+            row.iter_mut().for_each(|x| *x /= norm);
         }
     }
-    l
+    f
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn rows(n: usize, v: &[f64]) -> Vec<Vec<f64>> {
+        v.chunks(n).map(<[f64]>::to_vec).collect()
+    }
+
+    /// `F Fᵀ`, row-major.
+    fn product(f: &[f64], n: usize) -> Vec<f64> {
+        let mut p = vec![0.0; n * n];
+        for i in 0..n {
+            for j in 0..n {
+                p[i * n + j] = (0..n).map(|k| f[i * n + k] * f[j * n + k]).sum();
+            }
+        }
+        p
+    }
+
     #[test]
-    fn eigenvalues_and_factor() {
-        let a = [1.0, 0.6, 0.6, 1.0];
-        let mut e = symmetric_eigenvalues(&a, 2);
-        e.sort_by(f64::total_cmp);
-        assert!((e[0] - 0.4).abs() < 1e-12 && (e[1] - 1.6).abs() < 1e-12);
-        let l = psd_cholesky(&a, 2);
-        assert!((l[2] - 0.6).abs() < 1e-12 && (l[3] - 0.8).abs() < 1e-12);
-        // perfectly correlated: the second variable copies the first
-        let one = [1.0; 9];
-        let l = psd_cholesky(&one, 3);
-        assert_eq!(l, vec![1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0]);
+    fn factors_rebuild_the_matrix() {
+        let pd = [1.0, 0.5, 0.3, 0.5, 1.0, 0.4, 0.3, 0.4, 1.0];
+        let rank_two = [1.0, 0.6, 0.8, 0.6, 1.0, 0.96, 0.8, 0.96, 1.0]; // third = 0.8·first + 0.6·second
+        for (m, min) in [(pd, 0.4), (rank_two, 0.0)] {
+            let f = correlation_factor(&rows(3, &m));
+            for (got, want) in product(&f, 3).iter().zip(m) {
+                assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+            }
+            if min == 0.0 {
+                assert!(min_eigenvalue(&rows(3, &m)).abs() < 1e-12);
+            } else {
+                assert!(min_eigenvalue(&rows(3, &m)) > 0.3);
+            }
+        }
+        let e = min_eigenvalue(&rows(2, &[1.0, 0.6, 0.6, 1.0]));
+        assert!((e - 0.4).abs() < 1e-12);
         let bad = [1.0, 0.9, -0.9, 0.9, 1.0, 0.9, -0.9, 0.9, 1.0];
-        let e = symmetric_eigenvalues(&bad, 3);
-        assert!(e.iter().cloned().fold(f64::INFINITY, f64::min) < -0.5);
+        assert!((min_eigenvalue(&rows(3, &bad)) + 0.8).abs() < 1e-12);
+    }
+
+    #[test]
+    fn perfectly_correlated_markets_share_one_variable() {
+        // every row the same unit vector: z_i = z_j exactly
+        let f = correlation_factor(&rows(3, &[1.0; 9]));
+        assert!(f.chunks(3).all(|r| r == &f[..3]), "{f:?}");
+        assert_eq!(f[..3].iter().map(|x| x.abs()).sum::<f64>(), 1.0, "{f:?}");
+        // a mirror image: opposite rows
+        let f = correlation_factor(&rows(2, &[1.0, -1.0, -1.0, 1.0]));
+        assert!(f[..2].iter().zip(&f[2..]).all(|(a, b)| *a == -*b), "{f:?}");
+    }
+
+    #[test]
+    fn nalgebra_cholesky_refuses_perfect_correlation() {
+        // why the factor comes from the eigendecomposition
+        let ones = DMatrix::from_element(3, 3, 1.0);
+        assert!(nalgebra::Cholesky::new(ones.clone()).is_none());
+        assert!(nalgebra::Cholesky::new_with_substitute(ones, 0.0).is_none());
     }
 }

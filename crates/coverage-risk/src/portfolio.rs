@@ -16,7 +16,7 @@
 //! ```
 
 use crate::error::RiskError;
-use crate::linalg::symmetric_eigenvalues;
+use crate::linalg::min_eigenvalue;
 use crate::special::{posterior, Beta};
 use serde::Deserialize;
 
@@ -520,10 +520,7 @@ impl Portfolio {
                 }
             }
         }
-        let flat: Vec<f64> = mat.iter().flatten().copied().collect();
-        let min = symmetric_eigenvalues(&flat, n)
-            .into_iter()
-            .fold(f64::INFINITY, f64::min);
+        let min = min_eigenvalue(mat);
         if min < -1e-9 {
             return Err(RiskError::NotPositiveSemiDefinite { min_eigenvalue: min });
         }

@@ -4,8 +4,7 @@
 
 use coverage_risk::special::ln_gamma;
 use coverage_risk::{
-    for_each_scenario, posterior, simulate, simulate_with, svg_exceedance, svg_tranches, Beta, Options, Portfolio,
-    Report, RiskError,
+    for_each_scenario, plot, posterior, simulate, simulate_with, Beta, Options, Portfolio, Report, RiskError,
 };
 
 const N: u64 = 200_000;
@@ -309,15 +308,31 @@ fn seeded_and_thread_count_independent() {
 }
 
 #[test]
-fn charts_are_standalone_svg() {
+fn charts_are_standalone_svg_and_png() {
     let r = simulate(&parse(MIXED), 20_000, 19, None);
-    for svg in [svg_exceedance(&r), svg_tranches(&r)] {
-        assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""), "{svg}");
+    let exceedance = plot::svg(&plot::exceedance(&r)).unwrap();
+    let tranches = plot::svg(&plot::tranche_losses(&r)).unwrap();
+    for svg in [&exceedance, &tranches] {
+        assert!(
+            svg.starts_with("<svg ") && svg.contains("xmlns=\"http://www.w3.org/2000/svg\""),
+            "{svg}"
+        );
         assert!(svg.trim_end().ends_with("</svg>"));
     }
-    assert!(svg_exceedance(&r).contains("<polyline"));
-    let t = svg_tranches(&r);
-    assert!(t.contains("first loss") && t.contains("mezzanine") && t.contains("senior"));
+    assert!(exceedance.contains("<polyline") && exceedance.contains("VaR 99.5 %"));
+    assert!(tranches.contains("first loss") && tranches.contains("mezzanine") && tranches.contains("senior"));
+    // the PNGs: twice the SVG's size
+    let dir = std::env::temp_dir().join(format!("coverage-risk-plots-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let [svg_path, png_path] = plot::write(&plot::tranche_losses(&r), &dir, "tranche_losses").unwrap();
+    assert_eq!(std::fs::read_to_string(svg_path).unwrap(), tranches);
+    let png = std::fs::read(png_path).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let (w, h) = (
+        u32::from_be_bytes(png[16..20].try_into().unwrap()),
+        u32::from_be_bytes(png[20..24].try_into().unwrap()),
+    );
+    assert_eq!((w, h), (1600, 920));
     let json = serde_json::to_value(&r).unwrap();
     for key in [
         "scenarios",

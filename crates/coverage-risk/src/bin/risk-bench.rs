@@ -1,10 +1,11 @@
 //! `risk-bench PORTFOLIO.toml [--scenarios N] [--seed S] [--target T]
 //! [--cost-of-capital C] [--threads N] [--out DIR]`: runs the risk engine and
 //! prints the JSON report; the simulation's wall time goes to stderr
-//! (`simulate_seconds=…`). `--out` also writes `loss_exceedance.svg` and
-//! `tranche_losses.svg`. A stand-in for `cover risk` used by scripts/bench_risk.sh.
+//! (`simulate_seconds=…`). `--out` also writes the two charts,
+//! `loss_exceedance` and `tranche_losses`, as SVG and PNG. A stand-in for
+//! `cover risk` used by scripts/bench_risk.sh.
 
-use coverage_risk::{simulate_with, svg_exceedance, svg_tranches, Options, Portfolio};
+use coverage_risk::{plot, simulate_with, Options, Portfolio};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -60,13 +61,10 @@ fn run() -> Result<(), String> {
     );
     if let Some(dir) = out {
         std::fs::create_dir_all(&dir).map_err(|e| format!("{dir}: {e}"))?;
-        for (name, svg) in [
-            ("loss_exceedance.svg", svg_exceedance(&report)),
-            ("tranche_losses.svg", svg_tranches(&report)),
-        ] {
-            let p = std::path::Path::new(&dir).join(name);
-            std::fs::write(&p, svg).map_err(|e| format!("{}: {e}", p.display()))?;
-        }
+        let dir = std::path::Path::new(&dir);
+        let e = |e: std::io::Error| format!("{}: {e}", dir.display());
+        plot::write(&plot::exceedance(&report), dir, "loss_exceedance").map_err(e)?;
+        plot::write(&plot::tranche_losses(&report), dir, "tranche_losses").map_err(e)?;
     }
     println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
     Ok(())
