@@ -102,19 +102,37 @@ impl PremiumLedger<'_> {
         if full_days == 0 {
             *self.today_unearned = self.today_unearned.safe_add(rest)?;
         } else {
-            // day d of F gets floor(rest·d/F) − floor(rest·(d−1)/F): as even as
-            // integers allow, the remainder spread rather than piled on one day
-            let mut given = 0u64;
-            for d in 1..=full_days {
-                let upto = mul_div_floor(rest, d, full_days)?;
-                let s = slot(today + d as i64);
-                self.by_day[s] = self.by_day[s].safe_add(upto - given)?;
-                given = upto;
+            for (d, part) in (1..).zip(spread_evenly(rest, full_days)) {
+                let s = slot(today + d);
+                self.by_day[s] = self.by_day[s].safe_add(part)?;
             }
         }
         *self.unearned_total = self.unearned_total.safe_add(net_premium)?;
         Ok(())
     }
+}
+
+/// Day `d` (1-based) of `days` gets `⌊total·d/days⌋ − ⌊total·(d−1)/days⌋`:
+/// as even as integers allow, the remainder spread rather than piled on one
+/// day. Computed without a multiply or divide per day (this runs up to 366
+/// times in `buy_cover`): with `total = q·days + r`, day `d` gets `q` plus one
+/// more each time the running sum of `r` passes `days` (the carry of
+/// `r·d / days`), which is exactly the difference of the two floors.
+/// Property-tested equal to the `mul_div_floor` form
+/// (`spread_evenly_equals_the_floor_differences`).
+pub fn spread_evenly(total: u64, days: u64) -> impl Iterator<Item = u64> {
+    let (q, r) = if days == 0 { (0, 0) } else { (total / days, total % days) };
+    let mut carry = 0u64;
+    (0..days).map(move |_| {
+        // r < days ≤ u64::MAX / 2 for any term the ledger takes, so this never overflows
+        carry += r;
+        if carry >= days {
+            carry -= days;
+            q + 1
+        } else {
+            q
+        }
+    })
 }
 
 /// Splits `earned` premium across tranches by `weights_bps` (junior first),

@@ -632,6 +632,25 @@ proptest! {
         prop_assert_eq!(earned_before + earned, premium);
     }
 
+    /// The ledger's even spread without a multiply or divide per day equals
+    /// the floor differences `⌊total·d/days⌋ − ⌊total·(d−1)/days⌋` it replaced
+    /// (u128 multiply and divide per day), for every day, and adds up to the total.
+    #[test]
+    fn spread_evenly_equals_the_floor_differences(
+        total in prop_oneof![0..=1_000u64, any::<u64>()],
+        days in prop_oneof![1..=366u64, 1..=5u64],
+    ) {
+        let parts: Vec<u64> = coverage_core::streaming::spread_evenly(total, days).collect();
+        prop_assert_eq!(parts.len() as u64, days);
+        let mut given = 0u64;
+        for (d, part) in (1..=days).zip(&parts) {
+            let upto = (u128::from(total) * u128::from(d) / u128::from(days)) as u64;
+            prop_assert_eq!(*part, upto - given, "day {} of {}", d, days);
+            given = upto;
+        }
+        prop_assert_eq!(parts.iter().map(|p| u128::from(*p)).sum::<u128>(), u128::from(total));
+    }
+
     /// Property 7: `split_by_weight` hands out exactly what was earned: the
     /// parts sum to `earned`, ineligible tranches get nothing, each senior
     /// eligible part is its weight's share rounded down and the most junior
