@@ -741,7 +741,19 @@ pub async fn send_tx(
     let mut with_memo = ixs.to_vec();
     with_memo.push(memo);
     let tx = Transaction::new_signed_with_payer(&with_memo, Some(&payer.pubkey()), &all, blockhash);
+    assert_fits(&tx);
     ctx.banks_client.process_transaction(tx).await
+}
+
+/// The bank takes transactions of any size; a cluster takes at most 1 232
+/// bytes and 64 account locks. Every transaction a test sends is checked, so
+/// no test passes with one a cluster would refuse.
+#[track_caller]
+pub fn assert_fits(tx: &Transaction) {
+    let versioned = solana_transaction::versioned::VersionedTransaction::from(tx.clone());
+    if let Err(e) = coverage_sdk::tx::check(&versioned) {
+        panic!("a cluster would refuse this transaction: {e}");
+    }
 }
 
 /// Creates and initializes a mint.

@@ -1,5 +1,6 @@
 //! The in-process bank transport: solana-program-test's bank with the real
-//! coverage_pool program (run natively) and the example integrator loaded,
+//! coverage_pool program (run natively, or on the SBF VM from its ELF with
+//! `COVERAGE_SBF=1`: [`runtime`]) and the example integrator loaded,
 //! the real SPL Token programs, and a clock the caller controls. No validator
 //! to install: `cover demo` and `cover backtest` run here.
 
@@ -13,6 +14,9 @@ use solana_signer::Signer;
 
 use crate::pyth::PriceUpdate;
 use crate::transport::{SendMode, Transport};
+use crate::tx::lookup_table::state::LookupTableMeta;
+use crate::tx::AddressLookupTableAccount;
+use solana_transaction::versioned::VersionedTransaction;
 
 mod native {
     use anchor_lang::solana_program::account_info::AccountInfo;
@@ -37,7 +41,10 @@ mod native {
     }
 
     pub fn program_test() -> solana_program_test::ProgramTest {
-        let mut pt = solana_program_test::ProgramTest::new(
+        let mut pt = solana_program_test::ProgramTest::default();
+        // native even when SBF_OUT_DIR happens to be set (`runtime()` decides)
+        pt.prefer_bpf(false);
+        pt.add_program(
             "coverage_pool",
             coverage_pool::ID,
             solana_program_test::processor!(pool_entry),
@@ -51,9 +58,87 @@ mod native {
     }
 }
 
-/// A solana-program-test bank with both programs loaded.
+/// Where the bank runs the programs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Runtime {
+    /// The native entrypoints (`processor!`): no SBF toolchain needed; the
+    /// programs' own compute units are not metered.
+    Native,
+    /// The ELF files `coverage_pool.so` and `example_lender.so` in this
+    /// directory (from `anchor build`), run by the SBF virtual machine.
+    Sbf(std::path::PathBuf),
+}
+
+/// The environment variable that switches the bank to the SBF VM: `1` (or
+/// `true`) for the workspace's `target/deploy`, or a directory holding
+/// `coverage_pool.so` and `example_lender.so`.
+pub const SBF_SWITCH: &str = "COVERAGE_SBF";
+
+/// The workspace's `target/deploy` (where `anchor build` writes the programs).
+pub fn default_deploy_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/deploy")
+}
+
+/// Decides where the programs run from the switch's value and the default
+/// directory: native unless asked; asked but an ELF is missing, native with
+/// the reason (returned as the second value, to be said once).
+pub fn choose_runtime(switch: Option<&str>, default_dir: &std::path::Path) -> (Runtime, Option<String>) {
+    let dir = match switch.map(str::trim) {
+        None | Some("") | Some("0") | Some("false") => return (Runtime::Native, None),
+        Some("1") | Some("true") => default_dir.to_path_buf(),
+        Some(other) => std::path::PathBuf::from(other),
+    };
+    let missing: Vec<String> = ["coverage_pool.so", "example_lender.so"]
+        .iter()
+        .filter(|f| !dir.join(f).is_file())
+        .map(|f| dir.join(f).display().to_string())
+        .collect();
+    if missing.is_empty() {
+        (Runtime::Sbf(dir), None)
+    } else {
+        let note = format!(
+            "{SBF_SWITCH} is set but {} {} missing (run `anchor build`): running the native entrypoints instead",
+            missing.join(" and "),
+            if missing.len() == 1 { "is" } else { "are" }
+        );
+        (Runtime::Native, Some(note))
+    }
+}
+
+/// The runtime this process uses (decided once, from [`SBF_SWITCH`]); a
+/// fallback to native is said once on stderr.
+pub fn runtime() -> &'static Runtime {
+    static CHOICE: std::sync::OnceLock<Runtime> = std::sync::OnceLock::new();
+    CHOICE.get_or_init(|| {
+        let switch = std::env::var(SBF_SWITCH).ok();
+        let (runtime, note) = choose_runtime(switch.as_deref(), &default_deploy_dir());
+        if let Some(note) = note {
+            eprintln!("{note}");
+        }
+        runtime
+    })
+}
+
+/// Whether the bank runs the programs' ELF files on the SBF VM.
+pub fn runs_on_sbf() -> bool {
+    matches!(runtime(), Runtime::Sbf(_))
+}
+
+/// A solana-program-test bank with both programs loaded: natively, or on the
+/// SBF VM from their ELF files when [`SBF_SWITCH`] asks and they exist.
 pub fn program_test() -> solana_program_test::ProgramTest {
-    native::program_test()
+    match runtime() {
+        Runtime::Native => native::program_test(),
+        Runtime::Sbf(dir) => {
+            // solana-program-test looks for `<name>.so` under SBF_OUT_DIR
+            std::env::set_var("SBF_OUT_DIR", dir);
+            let mut pt = solana_program_test::ProgramTest::default();
+            pt.prefer_bpf(true);
+            pt.add_program("coverage_pool", coverage_pool::ID, None);
+            pt.add_program("example_lender", example_lender::ID, None);
+            pt
+        }
+    }
 }
 
 /// The SPL Memo program (loaded by solana-program-test).
@@ -66,13 +151,20 @@ pub struct BankTransport {
     nonce: u64,
     /// Transactions processed (simulations excluded).
     pub sent: u64,
+    /// Lookup tables created through this transport.
+    tables: Vec<Pubkey>,
 }
 
 impl BankTransport {
     /// Starts a bank with the clock at `unix`.
     pub async fn start(unix: i64) -> Result<Self> {
         let ctx = program_test().start_with_context().await;
-        let mut bank = Self { ctx, nonce: 0, sent: 0 };
+        let mut bank = Self {
+            ctx,
+            nonce: 0,
+            sent: 0,
+            tables: Vec::new(),
+        };
         bank.set_time(unix).await?;
         Ok(bank)
     }
@@ -200,6 +292,42 @@ impl BankTransport {
     }
 }
 
+impl BankTransport {
+    /// The transaction for `ixs` and a memo with a counter (so the same
+    /// instructions twice on one blockhash are two transactions).
+    fn build(
+        &self,
+        nonce: u64,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+        tables: &[AddressLookupTableAccount],
+        blockhash: solana_hash::Hash,
+    ) -> Result<VersionedTransaction> {
+        let mut all = ixs.to_vec();
+        all.push(Instruction {
+            program_id: MEMO_PROGRAM,
+            accounts: vec![],
+            data: nonce.to_string().into_bytes(),
+        });
+        crate::tx::build(&self.ctx.payer, &all, signers, tables, blockhash)
+    }
+
+    /// Remembers the lookup tables `ixs` created.
+    fn track_new_tables(&mut self, ixs: &[Instruction]) {
+        use crate::tx::lookup_table;
+        for ix in ixs {
+            let creates = ix.program_id == lookup_table::program::id()
+                && matches!(
+                    bincode::deserialize::<lookup_table::instruction::ProgramInstruction>(&ix.data),
+                    Ok(lookup_table::instruction::ProgramInstruction::CreateLookupTable { .. })
+                );
+            if creates {
+                self.tables.push(ix.accounts[0].pubkey);
+            }
+        }
+    }
+}
+
 impl Transport for BankTransport {
     fn payer(&self) -> Pubkey {
         self.ctx.payer.pubkey()
@@ -209,20 +337,18 @@ impl Transport for BankTransport {
         Ok(self.ctx.banks_client.get_account(*address).await?)
     }
 
-    async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair], mode: SendMode) -> Result<String> {
-        // a memo with a counter makes every transaction unique on one blockhash
+    async fn send_with_tables(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+        tables: &[AddressLookupTableAccount],
+        mode: SendMode,
+    ) -> Result<String> {
         self.nonce += 1;
-        let mut all = ixs.to_vec();
-        all.push(Instruction {
-            program_id: MEMO_PROGRAM,
-            accounts: vec![],
-            data: self.nonce.to_string().into_bytes(),
-        });
-        let payer = self.ctx.payer.insecure_clone();
-        let mut keys: Vec<&Keypair> = vec![&payer];
-        keys.extend_from_slice(signers);
         let blockhash = self.ctx.banks_client.get_latest_blockhash().await?;
-        let tx = solana_transaction::Transaction::new_signed_with_payer(&all, Some(&payer.pubkey()), &keys, blockhash);
+        let tx = self.build(self.nonce, ixs, signers, tables, blockhash)?;
+        // the bank takes any size; a cluster does not: refuse what it would refuse
+        crate::tx::check(&tx)?;
         let sig = tx.signatures[0].to_string();
         match mode {
             SendMode::Simulate => {
@@ -239,9 +365,75 @@ impl Transport for BankTransport {
                     .await
                     .map_err(|e| anyhow!(crate::errors::explain(&format!("{e:?}"))))?;
                 self.sent += 1;
+                self.track_new_tables(ixs);
                 Ok(sig)
             }
         }
+    }
+
+    fn transaction(
+        &self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+        tables: &[AddressLookupTableAccount],
+    ) -> Result<VersionedTransaction> {
+        // the next send's memo counter: the exact size it will send
+        self.build(self.nonce + 1, ixs, signers, tables, Default::default())
+    }
+
+    async fn recent_slot(&mut self) -> Result<u64> {
+        // SlotHashes holds the slots before the current one
+        let slot = self.slot().await?;
+        if slot == 0 {
+            self.wait_past_slot(0).await?;
+            return Ok(0);
+        }
+        Ok(slot - 1)
+    }
+
+    async fn slot(&mut self) -> Result<u64> {
+        let clock: anchor_lang::prelude::Clock = self.ctx.banks_client.get_sysvar().await?;
+        Ok(clock.slot)
+    }
+
+    async fn wait_past_slot(&mut self, slot: u64) -> Result<()> {
+        let current = self.slot().await?;
+        if current <= slot {
+            // a new bank for the next slot; the clock keeps the time the caller set
+            let now = self.now().await?;
+            let target = slot + 1;
+            self.ctx
+                .warp_to_slot(target)
+                .map_err(|e| anyhow!("warping to slot {target}: {e:?}"))?;
+            self.set_time(now).await?;
+            if target > current + 1 {
+                // a cluster that got here saw every slot in between: SlotHashes
+                // holds the 512 before this one (a warp adds only its parent),
+                // which is what lookup tables' cooldowns read
+                use solana_slot_hashes::{SlotHashes, MAX_ENTRIES};
+                let hash = self.ctx.banks_client.get_latest_blockhash().await?;
+                let entries: Vec<(u64, solana_hash::Hash)> = (1..=MAX_ENTRIES as u64)
+                    .filter(|back| *back <= target)
+                    .map(|back| (target - back, hash))
+                    .collect();
+                self.ctx.set_sysvar(&SlotHashes::new(&entries));
+            }
+        }
+        Ok(())
+    }
+
+    async fn lookup_tables(&mut self, authority: &Pubkey) -> Result<Vec<(AddressLookupTableAccount, LookupTableMeta)>> {
+        // the bank cannot list accounts by owner: the tables this transport created
+        let mut out = Vec::new();
+        for address in self.tables.clone() {
+            if let Some(acc) = self.account(&address).await? {
+                let (table, meta) = crate::tx::decode_table(address, &acc.data)?;
+                if meta.authority == Some(*authority) {
+                    out.push((table, meta));
+                }
+            }
+        }
+        Ok(out)
     }
 
     async fn now(&mut self) -> Result<i64> {

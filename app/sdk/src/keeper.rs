@@ -34,11 +34,8 @@ use crate::ix::{self, PoolKeys};
 use crate::pyth::{push_feed_address, PriceUpdate, SPONSORED_SHARD};
 use crate::transport::{fetch, SendMode, Transport};
 use crate::{decode, pda};
-
-/// Pairs per `settle_policies` transaction: the most that fit one legacy
-/// transaction with distinct owners (measured by the bank test
-/// `settle_batch_size_fits_a_legacy_transaction`).
-pub const SETTLE_BATCH: usize = 13;
+use crate::{tables, tx};
+use coverage_core::settlement::MAX_SETTLE_BATCH;
 
 /// The keeper's Prometheus metrics (prometheus-client: OpenMetrics text,
 /// counters exposed with `_total`, times in seconds). Every metric is an
@@ -63,6 +60,10 @@ pub struct Metrics {
     pub policies_closed: Counter,
     /// Failed keeper actions.
     pub errors: Counter,
+    /// Address lookup tables created for settlement.
+    pub lookup_tables: Counter,
+    /// Address lookup tables closed (rent back).
+    pub lookup_tables_closed: Counter,
     /// Cluster time of the last completed pass (unix seconds).
     pub last_tick: Gauge,
     /// Per market: publish time of its last accepted observation (unix seconds).
@@ -84,6 +85,8 @@ impl Default for Metrics {
             releases: Counter::default(),
             policies_closed: Counter::default(),
             errors: Counter::default(),
+            lookup_tables: Counter::default(),
+            lookup_tables_closed: Counter::default(),
             last_tick: Gauge::default(),
             last_publish_time: Family::default(),
             // 50 ms … ~100 s: a bank confirms in milliseconds, a cluster in about a second
@@ -104,6 +107,16 @@ impl Default for Metrics {
             ("releases", "Reserves released", &m.releases),
             ("policies_closed", "Policies closed", &m.policies_closed),
             ("errors", "Failed keeper actions", &m.errors),
+            (
+                "lookup_tables",
+                "Address lookup tables created for settlement",
+                &m.lookup_tables,
+            ),
+            (
+                "lookup_tables_closed",
+                "Address lookup tables closed",
+                &m.lookup_tables_closed,
+            ),
         ] {
             registry.register(name, help, c.clone());
         }
@@ -225,6 +238,10 @@ impl Keeper {
                 self.emit(json!({"level": "error", "market": address.to_string(), "error": format!("{e:#}")}));
             }
         }
+        if let Err(e) = self.tidy_tables(t).await {
+            self.metrics.errors.inc();
+            self.emit(json!({"level": "error", "action": "tidy_lookup_tables", "error": format!("{e:#}")}));
+        }
         let now = t.now().await?;
         self.metrics.ticks.inc();
         self.metrics.last_tick.set(now);
@@ -290,7 +307,14 @@ impl Keeper {
         }
     }
 
-    /// Settles every unsettled policy of the market's epoch, in full batches.
+    /// Settles every unsettled policy of the market's epoch. Owners are paid
+    /// into their associated token accounts, created first where missing, in
+    /// as few transactions as fit. When the policies do not fit one legacy
+    /// transaction, the keeper writes them into address lookup tables
+    /// ([`crate::tables`]) and settles through v0 transactions, each batch
+    /// the largest the transport can send (size and account locks measured on
+    /// the transaction itself); the tables are deactivated after the release
+    /// and closed later ([`Keeper::tidy_tables`]).
     pub async fn settle<T: Transport>(
         &mut self,
         t: &mut T,
@@ -304,42 +328,138 @@ impl Keeper {
             .into_iter()
             .filter(|(_, p)| p.epoch == market.epoch && p.status == PolicyStatus::Active)
             .collect();
+        if policies.is_empty() {
+            return Ok(0);
+        }
+        let pairs = self.owner_accounts(t, keys, &policies).await?;
+        let settle_ix = |batch: &[(Pubkey, Pubkey)]| ix::settle_policies(keys, address, batch);
+        // one legacy transaction for all, or lookup tables (never in a dry run: nothing would exist)
+        let all_fit = tx::fits(&t.transaction(&[settle_ix(&pairs)], &[], &[])?) && pairs.len() <= MAX_SETTLE_BATCH;
+        let tables = if all_fit || self.cfg.mode == SendMode::Simulate {
+            Vec::new()
+        } else {
+            let fixed = [
+                *address,
+                keys.pool,
+                keys.collateral_mint,
+                keys.vault(),
+                keys.token_program,
+            ];
+            let addresses: Vec<Pubkey> = pairs.iter().flat_map(|(p, a)| [*p, *a]).collect();
+            let made = tables::create(t, &fixed, &addresses).await?;
+            self.metrics.lookup_tables.inc_by(made.len() as u64);
+            self.emit(json!({"level": "info", "action": "lookup_tables", "market": address.to_string(), "tables": made.len(), "addresses": addresses.len()}));
+            made
+        };
         let mut settled = 0;
-        for chunk in policies.chunks(SETTLE_BATCH) {
-            // owners are paid into their associated token account, created when missing
-            let mut pairs = Vec::new();
-            let mut creates = Vec::new();
-            for (p, policy) in chunk {
-                let ata = get_associated_token_address_with_program_id(
-                    &policy.owner,
-                    &keys.collateral_mint,
-                    &keys.token_program,
-                );
-                if t.account(&ata).await?.is_none() && !creates.iter().any(|(a, _)| *a == ata) {
-                    creates.push((
-                        ata,
+        while settled < pairs.len() {
+            let rest = &pairs[settled..];
+            let n = tx::largest_batch(rest.len().min(MAX_SETTLE_BATCH), |n| {
+                let used = tables::covering(&tables, &rest[..n]);
+                Ok(tx::fits(&t.transaction(&[settle_ix(&rest[..n])], &[], &used)?))
+            })?;
+            anyhow::ensure!(n > 0, "not even one policy fits a settlement transaction");
+            let batch = &rest[..n];
+            let used = tables::covering(&tables, batch);
+            let started = Instant::now();
+            let sig = t
+                .send_with_tables(&[settle_ix(batch)], &[], &used, self.cfg.mode)
+                .await?;
+            self.metrics
+                .confirmation_seconds
+                .observe(started.elapsed().as_secs_f64());
+            settled += n;
+            self.metrics.settle_batches.inc();
+            self.metrics.policies_settled.inc_by(n as u64);
+            self.emit(json!({"level": "info", "action": "settle_policies", "market": address.to_string(), "policies": n, "v0": !used.is_empty(), "signature": sig, "dry_run": self.cfg.mode == SendMode::Simulate}));
+        }
+        Ok(settled)
+    }
+
+    /// Each policy's owner's associated token account, created where missing
+    /// (as many creations a transaction as fit).
+    async fn owner_accounts<T: Transport>(
+        &mut self,
+        t: &mut T,
+        keys: &PoolKeys,
+        policies: &[(Pubkey, Policy)],
+    ) -> Result<Vec<(Pubkey, Pubkey)>> {
+        let mut pairs = Vec::with_capacity(policies.len());
+        let mut owners = Vec::new();
+        for (p, policy) in policies {
+            let ata =
+                get_associated_token_address_with_program_id(&policy.owner, &keys.collateral_mint, &keys.token_program);
+            if !owners.iter().any(|(a, _)| *a == ata) {
+                owners.push((ata, policy.owner));
+            }
+            pairs.push((*p, ata));
+        }
+        let mut missing = Vec::new();
+        for chunk in owners.chunks(100) {
+            let atas: Vec<Pubkey> = chunk.iter().map(|(a, _)| *a).collect();
+            for ((_, owner), acc) in chunk.iter().zip(t.accounts(&atas).await?) {
+                if acc.is_none() {
+                    missing.push(
                         spl_associated_token_account::instruction::create_associated_token_account_idempotent(
                             &t.payer(),
-                            &policy.owner,
+                            owner,
                             &keys.collateral_mint,
                             &keys.token_program,
                         ),
-                    ));
+                    );
                 }
-                pairs.push((*p, ata));
             }
-            if !creates.is_empty() {
-                let ixs: Vec<_> = creates.into_iter().map(|(_, ix)| ix).collect();
-                self.send(t, &ixs).await?;
-            }
-            let ix = ix::settle_policies(keys, address, &pairs);
-            let sig = self.send(t, &[ix]).await?;
-            settled += pairs.len();
-            self.metrics.settle_batches.inc();
-            self.metrics.policies_settled.inc_by(pairs.len() as u64);
-            self.emit(json!({"level": "info", "action": "settle_policies", "market": address.to_string(), "policies": pairs.len(), "signature": sig, "dry_run": self.cfg.mode == SendMode::Simulate}));
         }
-        Ok(settled)
+        let mut done = 0;
+        while done < missing.len() {
+            let rest = &missing[done..];
+            let n = tx::largest_batch(rest.len(), |n| Ok(tx::fits(&t.transaction(&rest[..n], &[], &[])?)))?;
+            anyhow::ensure!(n > 0, "not even one token account creation fits a transaction");
+            self.send(t, &rest[..n]).await?;
+            done += n;
+        }
+        Ok(pairs)
+    }
+
+    /// Deactivates the keeper's lookup tables of markets whose settlement is
+    /// over (released), and closes deactivated ones once the cluster allows
+    /// (the deactivation slot has left the SlotHashes sysvar), rent back to
+    /// the keeper. Tables are found on chain (their first address is the
+    /// market), so a restarted keeper tidies up what an earlier run left.
+    pub async fn tidy_tables<T: Transport>(&mut self, t: &mut T) -> Result<()> {
+        if self.cfg.mode == SendMode::Simulate {
+            return Ok(());
+        }
+        let payer = t.payer();
+        let slot = t.slot().await?;
+        for (table, meta) in t.lookup_tables(&payer).await? {
+            let Some(market_address) = table.addresses.first() else {
+                continue;
+            };
+            let Some(acc) = t.account(market_address).await? else {
+                continue;
+            };
+            let Ok(market) = decode::<Market>(&acc.data) else {
+                continue;
+            };
+            if market.pool != self.cfg.pool {
+                continue;
+            }
+            let done = market.status != MarketStatus::Triggered || market.settlement.released;
+            if meta.deactivation_slot == u64::MAX {
+                if done {
+                    self.send(t, &[tables::deactivate(&table.key, &payer)]).await?;
+                    self.emit(
+                        json!({"level": "info", "action": "deactivate_lookup_table", "table": table.key.to_string()}),
+                    );
+                }
+            } else if tables::closable(&meta, slot) {
+                self.send(t, &[tables::close(&table.key, &payer)]).await?;
+                self.metrics.lookup_tables_closed.inc();
+                self.emit(json!({"level": "info", "action": "close_lookup_table", "table": table.key.to_string()}));
+            }
+        }
+        Ok(())
     }
 
     /// Releases the reserve when every eligible policy is settled or the claim window has passed.

@@ -14,7 +14,11 @@ pub mod keeper;
 pub mod pda;
 pub mod pyth;
 pub mod quote;
+#[cfg(feature = "bank")]
+pub mod scenario;
+pub mod tables;
 pub mod transport;
+pub mod tx;
 
 pub use coverage_core as core;
 pub use coverage_pool as program;

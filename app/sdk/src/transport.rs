@@ -11,6 +11,9 @@ use solana_account::Account;
 use solana_keypair::Keypair;
 
 use crate::pda;
+use crate::tx::lookup_table::state::LookupTableMeta;
+use crate::tx::AddressLookupTableAccount;
+use solana_transaction::versioned::VersionedTransaction;
 
 /// The clock sysvar's address.
 pub const CLOCK_SYSVAR: Pubkey = anchor_lang::pubkey!("SysvarC1ock11111111111111111111111111111111");
@@ -43,9 +46,45 @@ pub trait Transport {
         Ok(out)
     }
 
-    /// Sends `ixs` signed by the payer and `signers` (or simulates them);
-    /// returns the signature (base58) or `"simulated"`.
-    async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair], mode: SendMode) -> Result<String>;
+    /// Sends `ixs` signed by the payer and `signers` (or simulates them) in a
+    /// legacy transaction; returns the signature (base58) or `"simulated"`.
+    /// Refuses a transaction a cluster would refuse ([`crate::tx::check`]).
+    async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair], mode: SendMode) -> Result<String> {
+        self.send_with_tables(ixs, signers, &[], mode).await
+    }
+
+    /// As [`Transport::send`], in a v0 transaction compiled against the
+    /// lookup `tables` (a legacy one when there are none).
+    async fn send_with_tables(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+        tables: &[AddressLookupTableAccount],
+        mode: SendMode,
+    ) -> Result<String>;
+
+    /// The transaction this transport would send for `ixs` — its own
+    /// additions (compute budget, memo) and signatures included — with some
+    /// blockhash: what batch sizes are measured on ([`crate::tx::largest_batch`]).
+    fn transaction(
+        &self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+        tables: &[AddressLookupTableAccount],
+    ) -> Result<VersionedTransaction>;
+
+    /// A recent slot, valid for `create_lookup_table` (in the SlotHashes sysvar).
+    async fn recent_slot(&mut self) -> Result<u64>;
+
+    /// Returns once the cluster is past `slot` (a lookup table extended in
+    /// `slot` is usable from the next one).
+    async fn wait_past_slot(&mut self, slot: u64) -> Result<()>;
+
+    /// The current slot.
+    async fn slot(&mut self) -> Result<u64>;
+
+    /// Lookup tables whose authority is `authority`, with their addresses and metadata.
+    async fn lookup_tables(&mut self, authority: &Pubkey) -> Result<Vec<(AddressLookupTableAccount, LookupTableMeta)>>;
 
     /// The cluster's unix time.
     async fn now(&mut self) -> Result<i64>;
@@ -109,13 +148,51 @@ pub struct RpcTransport {
     payer: Option<Keypair>,
     /// Micro-lamports per compute unit at most (`--priority-fee-cap`).
     pub priority_fee_cap: u64,
-    /// Compute units requested per transaction.
-    pub compute_unit_limit: u32,
+    /// Compute units requested over what simulation consumed: `used × (1 +
+    /// margin_bps / 10 000)` plus [`CU_FLOOR_MARGIN`] (priority fees are
+    /// charged on the limit requested, so it follows the transaction).
+    pub compute_unit_margin_bps: u32,
     /// Attempts per transaction (each with a fresh blockhash).
     pub max_attempts: u32,
 }
 
+/// The most compute units a transaction may request.
+pub const MAX_COMPUTE_UNITS: u32 = 1_400_000;
+/// Compute units added to every request on top of the proportional margin
+/// (what a few more account reads or a longer log cost).
+pub const CU_FLOOR_MARGIN: u64 = 5_000;
+
+/// The compute-unit limit to request for a transaction that used `used`
+/// units in simulation: `used × (1 + margin_bps / 10 000) + CU_FLOOR_MARGIN`,
+/// at most [`MAX_COMPUTE_UNITS`].
+pub fn compute_unit_limit(used: u64, margin_bps: u32) -> u32 {
+    let with_margin = used
+        .saturating_mul(10_000 + u64::from(margin_bps))
+        .div_ceil(10_000)
+        .saturating_add(CU_FLOOR_MARGIN);
+    with_margin.min(u64::from(MAX_COMPUTE_UNITS)) as u32
+}
+
+/// `ixs` after a compute-unit limit and a priority fee.
+fn with_budget(limit: u32, micro_lamports: u64, ixs: &[Instruction]) -> Vec<Instruction> {
+    use solana_compute_budget_interface::ComputeBudgetInstruction;
+    let mut all = vec![
+        ComputeBudgetInstruction::set_compute_unit_limit(limit),
+        ComputeBudgetInstruction::set_compute_unit_price(micro_lamports),
+    ];
+    all.extend_from_slice(ixs);
+    all
+}
+
 impl RpcTransport {
+    fn signer(&self) -> Result<&Keypair> {
+        self.payer.as_ref().ok_or_else(|| {
+            anyhow!(
+                "this command signs a transaction: pass --keypair FILE (or set keypair_path in the Solana CLI config)"
+            )
+        })
+    }
+
     /// A transport to `url` paying with `payer`.
     pub fn new(url: &str, payer: Keypair) -> Self {
         Self::with_payer(url, Some(payer))
@@ -135,7 +212,7 @@ impl RpcTransport {
             ),
             payer,
             priority_fee_cap: 100_000,
-            compute_unit_limit: 400_000,
+            compute_unit_margin_bps: 1_000,
             max_attempts: 3,
         }
     }
@@ -178,36 +255,51 @@ impl Transport for RpcTransport {
         Ok(out)
     }
 
-    async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair], mode: SendMode) -> Result<String> {
-        use solana_compute_budget_interface::ComputeBudgetInstruction;
+    async fn send_with_tables(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+        tables: &[AddressLookupTableAccount],
+        mode: SendMode,
+    ) -> Result<String> {
+        let payer = self.signer()?.insecure_clone();
         let fee = self.priority_fee(ixs).await;
-        let mut all = vec![
-            ComputeBudgetInstruction::set_compute_unit_limit(self.compute_unit_limit),
-            ComputeBudgetInstruction::set_compute_unit_price(fee),
-        ];
-        all.extend_from_slice(ixs);
-        let payer = self.payer.as_ref().ok_or_else(|| {
-            anyhow!(
-                "this command signs a transaction: pass --keypair FILE (or set keypair_path in the Solana CLI config)"
-            )
-        })?;
-        let mut keys: Vec<&Keypair> = vec![payer];
-        keys.extend_from_slice(signers);
         let mut last_err = None;
         for _ in 0..self.max_attempts.max(1) {
             let blockhash = self.client.get_latest_blockhash().await?;
-            let tx =
-                solana_transaction::Transaction::new_signed_with_payer(&all, Some(&self.payer()), &keys, blockhash);
+            // simulate with the most a transaction may use, then ask for what it used plus a margin
+            let probe = crate::tx::build(
+                &payer,
+                &with_budget(MAX_COMPUTE_UNITS, fee, ixs),
+                signers,
+                tables,
+                blockhash,
+            )?;
+            crate::tx::check(&probe)?;
+            let sim = self
+                .client
+                .simulate_transaction_with_config(
+                    &probe,
+                    solana_rpc_client_types::config::RpcSimulateTransactionConfig {
+                        sig_verify: false,
+                        commitment: Some(self.client.commitment()),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            if let Some(err) = sim.value.err {
+                return Err(anyhow!(crate::errors::explain(&format!(
+                    "simulation failed: {err:?}; logs: {:?}",
+                    sim.value.logs.unwrap_or_default()
+                ))));
+            }
             if mode == SendMode::Simulate {
-                let sim = self.client.simulate_transaction(&tx).await?;
-                if let Some(err) = sim.value.err {
-                    return Err(anyhow!(
-                        "simulation failed: {err:?}; logs: {:?}",
-                        sim.value.logs.unwrap_or_default()
-                    ));
-                }
                 return Ok("simulated".to_string());
             }
+            let used = sim.value.units_consumed.unwrap_or(u64::from(MAX_COMPUTE_UNITS));
+            let limit = compute_unit_limit(used, self.compute_unit_margin_bps);
+            let tx = crate::tx::build(&payer, &with_budget(limit, fee, ixs), signers, tables, blockhash)?;
+            crate::tx::check(&tx)?;
             match self.client.send_and_confirm_transaction(&tx).await {
                 Ok(sig) => return Ok(sig.to_string()),
                 Err(e) => {
@@ -224,6 +316,68 @@ impl Transport for RpcTransport {
             self.max_attempts,
             last_err
         ))
+    }
+
+    fn transaction(
+        &self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+        tables: &[AddressLookupTableAccount],
+    ) -> Result<VersionedTransaction> {
+        // the compute-budget instructions are the same size whatever their values
+        let payer = self.signer()?;
+        crate::tx::build(
+            payer,
+            &with_budget(MAX_COMPUTE_UNITS, 0, ixs),
+            signers,
+            tables,
+            Default::default(),
+        )
+    }
+
+    async fn recent_slot(&mut self) -> Result<u64> {
+        Ok(self.client.get_slot().await?)
+    }
+
+    async fn slot(&mut self) -> Result<u64> {
+        Ok(self.client.get_slot().await?)
+    }
+
+    async fn wait_past_slot(&mut self, slot: u64) -> Result<()> {
+        let started = std::time::Instant::now();
+        while self.client.get_slot().await? <= slot {
+            if started.elapsed() > std::time::Duration::from_secs(60) {
+                return Err(anyhow!("the cluster did not pass slot {slot} within 60 s"));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        Ok(())
+    }
+
+    async fn lookup_tables(&mut self, authority: &Pubkey) -> Result<Vec<(AddressLookupTableAccount, LookupTableMeta)>> {
+        use solana_rpc_client_types::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
+        use solana_rpc_client_types::filter::{Memcmp, RpcFilterType};
+        // LookupTableMeta: u32 tag, deactivation slot, last extended slot, start index, then Option<authority>
+        let config = RpcProgramAccountsConfig {
+            filters: Some(vec![
+                RpcFilterType::Memcmp(Memcmp::new_base58_encoded(21, &[1])),
+                RpcFilterType::Memcmp(Memcmp::new_base58_encoded(22, authority.as_ref())),
+            ]),
+            account_config: RpcAccountInfoConfig {
+                encoding: Some(solana_account_decoder_client_types::UiAccountEncoding::Base64),
+                ..RpcAccountInfoConfig::default()
+            },
+            ..RpcProgramAccountsConfig::default()
+        };
+        #[allow(deprecated)]
+        let accounts = self
+            .client
+            .get_program_accounts_with_config(&crate::tx::lookup_table::program::id(), config)
+            .await?;
+        accounts
+            .into_iter()
+            .map(|(a, acc)| crate::tx::decode_table(a, &acc.data))
+            .collect()
     }
 
     async fn now(&mut self) -> Result<i64> {

@@ -83,7 +83,7 @@ export const IDL_ERRORS: readonly { code: number; name: string; message: string 
   { code: 6065, name: "NoFeesOwed", message: "No protocol fees to collect" },
   { code: 6066, name: "InvalidPolicyAccount", message: "Not a policy account of this program" },
   { code: 6067, name: "WrongEpoch", message: "Policy belongs to another epoch of the market" },
-  { code: 6068, name: "MalformedBatch", message: "Settlement batch must be 1 to 16 (policy, token account) pairs" },
+  { code: 6068, name: "MalformedBatch", message: "Settlement batch must be 1 to 32 (policy, token account) pairs" },
   { code: 6069, name: "MarketNotTriggered", message: "Market has not triggered" },
   { code: 6070, name: "ReserveReleased", message: "The event's reserve was already released" },
   { code: 6071, name: "ClaimsOutstanding", message: "Eligible policies are unsettled and the claim window is still open" },

@@ -764,7 +764,7 @@ impl Model {
             if mk.settlement.released {
                 return Err(ModelError::ReserveReleased);
             }
-            if batch.is_empty() || batch.len() > 16 {
+            if batch.is_empty() || batch.len() > crate::settlement::MAX_SETTLE_BATCH {
                 return Err(ModelError::MalformedBatch);
             }
             let mut total = 0;

@@ -9,6 +9,11 @@
 //!   the same haircut `R / L` for everyone, rounded down, so the payouts of an
 //!   event never exceed its reserve, whatever the settlement order.
 
+/// Most (policy, owner's token account) pairs one `settle_policies` takes: a
+/// loop bound above what fits one transaction (28 pairs in a v0 transaction
+/// with a lookup table, bounded by the 64 account locks; 12–13 in a legacy one).
+pub const MAX_SETTLE_BATCH: usize = 32;
+
 use crate::math::{mul_div_ceil, mul_div_floor, CoreResult, SafeMath};
 use crate::CoreError;
 

@@ -121,7 +121,7 @@ impl PremiumLedger<'_> {
 /// Property-tested equal to the `mul_div_floor` form
 /// (`spread_evenly_equals_the_floor_differences`).
 pub fn spread_evenly(total: u64, days: u64) -> impl Iterator<Item = u64> {
-    let (q, r) = if days == 0 { (0, 0) } else { (total / days, total % days) };
+    let (q, r) = total.checked_div(days).zip(total.checked_rem(days)).unwrap_or((0, 0));
     let mut carry = 0u64;
     (0..days).map(move |_| {
         // r < days ≤ u64::MAX / 2 for any term the ledger takes, so this never overflows

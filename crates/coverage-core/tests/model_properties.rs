@@ -105,7 +105,7 @@ use coverage_core::model::{MarketParams, Model, ModelError, ModelResult, PoolPar
 use coverage_core::policy::{day_of, is_eligible};
 use coverage_core::price::{UnitPrice, PRICE_ONE};
 use coverage_core::pricing::Curve;
-use coverage_core::settlement::{payout_fraction, Shape};
+use coverage_core::settlement::{payout_fraction, Shape, MAX_SETTLE_BATCH};
 use coverage_core::shares::{shares_for_deposit, DEAD_SHARES};
 use coverage_core::trigger::{Observation, TriggerTerms};
 use coverage_core::{CoreError, BPS, SECONDS_PER_DAY};
@@ -482,7 +482,7 @@ fn check_op() -> impl Strategy<Value = Op> {
 }
 
 fn settle_op() -> impl Strategy<Value = Op> {
-    let len = prop_oneof![6 => 1u8..=8, 6 => Just(16u8), 1 => Just(0u8), 1 => Just(17u8)];
+    let len = prop_oneof![6 => 1u8..=8, 6 => Just(MAX_SETTLE_BATCH as u8), 1 => Just(0u8), 1 => Just(MAX_SETTLE_BATCH as u8 + 1)];
     let corrupt = prop_oneof![
         6 => Just(Corrupt::None),
         1 => any::<u8>().prop_map(Corrupt::Duplicate),
@@ -1701,7 +1701,7 @@ impl<'a> Run<'a> {
                 vec![]
             }
         } else {
-            let k = if len > 16 {
+            let k = if len as usize > MAX_SETTLE_BATCH {
                 len as usize
             } else {
                 (len as usize).min(unsettled.len())

@@ -85,7 +85,7 @@ pub const POLICY_SEED: &[u8] = b"policy";
 /// reserve may be released even with claims unsettled (30 days).
 pub const CLAIM_WINDOW: i64 = 30 * 86_400;
 /// Most (policy, token account) pairs `settle_policies` takes in one call.
-pub const MAX_SETTLE_BATCH: usize = 16;
+pub const MAX_SETTLE_BATCH: usize = coverage_core::settlement::MAX_SETTLE_BATCH;
 
 /// Extra delay of a queued parameter change (and of a new market's first
 /// sale) beyond the cooldown and withdraw window (1 day), so a staker who

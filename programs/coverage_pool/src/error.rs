@@ -150,7 +150,7 @@ pub enum ErrorCode {
     InvalidPolicyAccount,
     #[msg("Policy belongs to another epoch of the market")]
     WrongEpoch,
-    #[msg("Settlement batch must be 1 to 16 (policy, token account) pairs")]
+    #[msg("Settlement batch must be 1 to 32 (policy, token account) pairs")]
     MalformedBatch,
     #[msg("Market has not triggered")]
     MarketNotTriggered,

@@ -1676,9 +1676,12 @@ async fn economic_keeper_griefing_is_bounded() {
     );
     w.refused("dust cover", ix, &[&buyer_kp], e(ErrorCode::InvalidCoverAmount))
         .await;
-    let pairs: Vec<(Pubkey, Pubkey)> = (0..17).map(|_| (w.triggered_policy, w.buyer.collateral)).collect();
+    let too_many = coverage_pool::constants::MAX_SETTLE_BATCH + 1;
+    let pairs: Vec<(Pubkey, Pubkey)> = (0..too_many)
+        .map(|_| (w.triggered_policy, w.buyer.collateral))
+        .collect();
     let ix = ix::settle_policies(&w.env.keys, &w.triggered, &pairs);
-    w.refused("17 pairs", ix, &[], e(ErrorCode::MalformedBatch)).await;
+    w.refused("33 pairs", ix, &[], e(ErrorCode::MalformedBatch)).await;
     // anyone (here the bank payer, not the keeper or the owner) settles the policy
     w.env
         .settle(&w.triggered, &[(w.triggered_policy, w.buyer.collateral)])

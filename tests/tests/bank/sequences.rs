@@ -354,6 +354,7 @@ async fn send_from(
     }];
     with_nonce.extend_from_slice(ixs);
     let tx = Transaction::new_signed_with_payer(&with_nonce, Some(&payer.pubkey()), &all, blockhash);
+    assert_fits(&tx);
     let signature = tx.signatures[0];
     client.send_transaction(tx).await.unwrap();
     let sent = Instant::now();
@@ -874,7 +875,7 @@ impl Seq {
         let all = self.model.policies.len() as u64;
         let batch = match self.rng.below(20) {
             0 => Vec::new(),
-            1 if all > 0 => vec![self.rng.below(all) as usize; 17],
+            1 if all > 0 => vec![self.rng.below(all) as usize; coverage_core::settlement::MAX_SETTLE_BATCH + 1],
             _ => {
                 let k = (self.rng.range(1, 8) as usize).min(open.len());
                 let mut b = open[..k].to_vec();

@@ -316,53 +316,6 @@ async fn linear_payout_pays_the_fraction_at_the_lowest_price() {
     assert_books(&mut env).await;
 }
 
-/// How many (policy, token account) pairs fit one legacy transaction (1 232
-/// bytes) — measured by building real transactions:
-/// `cargo test -p coverage-pool-tests --test bank settle_batch_size -- --nocapture`
-#[tokio::test]
-async fn settle_batch_size_fits_a_legacy_transaction() {
-    use solana_transaction::Transaction;
-    let (mut env, _, _) = small_pool().await;
-    let m = env.create_market(market_args()).await.unwrap();
-    // every policy with its own owner and token account: the realistic, largest case
-    let mut policies = Vec::new();
-    for _ in 0..MAX_SETTLE_BATCH {
-        let buyer = env.new_staker(100 * ONE).await;
-        let p = env.buy_cover(&buyer, &m, 1_000 * ONE, 30, u64::MAX).await.unwrap();
-        policies.push((p, buyer.collateral));
-    }
-    env.warp_by(600).await;
-    env.trigger(&m, 90 * USD / 100).await;
-    // a keeper's transaction: fee payer + settle_policies, no memo
-    let payer = env.ctx.payer.insecure_clone();
-    let blockhash = env.ctx.banks_client.get_latest_blockhash().await.unwrap();
-    let mut fits = 0;
-    for n in 1..=MAX_SETTLE_BATCH {
-        let ix = ix::settle_policies(&env.keys, &m, &policies[..n]);
-        let tx = Transaction::new_signed_with_payer(&[ix], Some(&payer.pubkey()), &[&payer], blockhash);
-        let size = bincode_size(&tx);
-        if size <= 1_232 {
-            fits = n;
-        }
-    }
-    println!("settle_policies: {fits} policies (distinct owners) per legacy transaction");
-    assert_eq!(fits, SETTLE_PAIRS_PER_TX);
-    // and that many really settle in one transaction
-    let ix = ix::settle_policies(&env.keys, &m, &policies[..fits]);
-    let tx = Transaction::new_signed_with_payer(&[ix], Some(&payer.pubkey()), &[&payer], blockhash);
-    env.ctx.banks_client.process_transaction(tx).await.unwrap();
-    assert_eq!(env.market(&m).await.settlement.settled_policies, fits as u64);
-}
-
-/// Measured by `settle_batch_size_fits_a_legacy_transaction`.
-const SETTLE_PAIRS_PER_TX: usize = 13;
-
-fn bincode_size(tx: &solana_transaction::Transaction) -> usize {
-    // legacy wire format: shortvec signatures + message
-    let msg = tx.message_data();
-    1 + 64 * tx.signatures.len() + msg.len()
-}
-
 /// The real USDC series of March 2023 through the bank: a 1-hour 0.95 market
 /// triggers, every eligible policy is paid in full, ineligible ones get
 /// nothing, and the vault matches the books to the unit.

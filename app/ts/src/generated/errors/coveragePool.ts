@@ -150,7 +150,7 @@ export const COVERAGE_POOL_ERROR__NO_FEES_OWED = 0x17b1; // 6065
 export const COVERAGE_POOL_ERROR__INVALID_POLICY_ACCOUNT = 0x17b2; // 6066
 /** WrongEpoch: Policy belongs to another epoch of the market */
 export const COVERAGE_POOL_ERROR__WRONG_EPOCH = 0x17b3; // 6067
-/** MalformedBatch: Settlement batch must be 1 to 16 (policy, token account) pairs */
+/** MalformedBatch: Settlement batch must be 1 to 32 (policy, token account) pairs */
 export const COVERAGE_POOL_ERROR__MALFORMED_BATCH = 0x17b4; // 6068
 /** MarketNotTriggered: Market has not triggered */
 export const COVERAGE_POOL_ERROR__MARKET_NOT_TRIGGERED = 0x17b5; // 6069
@@ -297,7 +297,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [COVERAGE_POOL_ERROR__INVALID_TREASURY]: `Treasury must be a token account of the collateral mint`,
     [COVERAGE_POOL_ERROR__INVALID_WITHDRAW_WINDOW]: `Withdraw window out of bounds`,
     [COVERAGE_POOL_ERROR__LEDGER_NOT_ACCRUED]: `Premium ledger was not accrued to the current time`,
-    [COVERAGE_POOL_ERROR__MALFORMED_BATCH]: `Settlement batch must be 1 to 16 (policy, token account) pairs`,
+    [COVERAGE_POOL_ERROR__MALFORMED_BATCH]: `Settlement batch must be 1 to 32 (policy, token account) pairs`,
     [COVERAGE_POOL_ERROR__MARKET_ALREADY_TRIGGERED]: `Market has triggered for this epoch and accepts no further observations`,
     [COVERAGE_POOL_ERROR__MARKET_CLOSED]: `Market is closed`,
     [COVERAGE_POOL_ERROR__MARKET_HAS_ACTIVE_COVER]: `Market still has active cover`,

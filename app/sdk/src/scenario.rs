@@ -1,0 +1,159 @@
+//! A triggered market with many policies of distinct owners, on the bank:
+//! the set-up of the settlement measurements (the largest batches that fit,
+//! the 10 000-policy run) and of the keeper tests that need more policies
+//! than one transaction settles.
+
+use anchor_lang::prelude::Pubkey;
+use anyhow::{ensure, Result};
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+use crate::bank::BankTransport;
+use crate::config::Deployment;
+use crate::ix::{self, BuyCoverKeys, PoolKeys};
+use crate::pyth::{push_feed_address, PriceUpdate, SPONSORED_SHARD};
+use crate::transport::{fetch, SendMode, Transport};
+use crate::tx;
+
+/// When the scenario's markets are open: 2023-03-01 00:00 UTC.
+pub const OPEN: i64 = 1_677_628_800;
+/// Cover per policy, base units (10 USDC).
+pub const COVER: u64 = 10_000_000;
+
+/// The scenario: the demo's pool, its USDC market triggered, `owners[i]`
+/// owning `policies[i]` with a collateral token account of its own.
+pub struct Settlement {
+    /// The bank.
+    pub bank: BankTransport,
+    /// The pool.
+    pub keys: PoolKeys,
+    /// The triggered market.
+    pub market: Pubkey,
+    /// Each policy's owner and the owner's collateral token account.
+    pub owners: Vec<(Pubkey, Pubkey)>,
+    /// The policies, in purchase order.
+    pub policies: Vec<Pubkey>,
+    /// Transactions the set-up sent.
+    pub setup_transactions: u64,
+}
+
+/// Builds the scenario with `n` policies (each of [`COVER`], 30 days, its own owner).
+pub async fn triggered_market_with_policies(n: usize) -> Result<Settlement> {
+    let d = Deployment::parse(include_str!("../../../migrations/demo.toml"))?;
+    let mut bank = BankTransport::start(OPEN - d.pool.market_opening_delay()).await?;
+    let (keys, mint_authority, _) = bank.deploy(&d).await?;
+    bank.set_time(OPEN).await?;
+    let payer = bank.payer_keypair();
+    let market = crate::pda::market(&keys.pool, 0).0;
+    let feed = d.markets[0].feed_id()?;
+    let feed_account = push_feed_address(&feed, SPONSORED_SHARD);
+
+    // capital for every policy (the bank payer stakes and pays the premiums)
+    let cover_total = COVER * n as u64;
+    let capital = (cover_total * 2).max(1_000_000_000);
+    let payer_usdc = bank.token_account(&keys.collateral_mint, &payer.pubkey()).await?;
+    bank.mint_to(&keys.collateral_mint, &mint_authority, &payer_usdc, capital * 2)
+        .await?;
+    let shares = bank.token_account(&keys.share_mint(0), &payer.pubkey()).await?;
+    let deposit = ix::deposit(&payer.pubkey(), &keys, 0, &payer_usdc, &shares, capital, 0);
+    bank.send(&[deposit], &[], SendMode::Send).await?;
+    bank.install_price(&feed_account, &PriceUpdate::new(feed, 100_000_000, 10_000, OPEN));
+
+    // owners and their collateral accounts, as many creations a transaction as fit
+    let owners: Vec<Keypair> = (0..n).map(|_| Keypair::new()).collect();
+    let creates: Vec<_> = owners
+        .iter()
+        .map(|o| {
+            anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent(
+                &payer.pubkey(),
+                &o.pubkey(),
+                &keys.collateral_mint,
+                &keys.token_program,
+            )
+        })
+        .collect();
+    send_in_batches(&mut bank, &creates, |_| Vec::new()).await?;
+
+    // each owner buys (signs as buyer); the bank payer pays premium and rent
+    let buys: Vec<_> = owners
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let k = BuyCoverKeys {
+                keys,
+                market,
+                policy_id: i as u64,
+                payer_collateral: payer_usdc,
+                price_update: feed_account,
+            };
+            ix::buy_cover(&o.pubkey(), &payer.pubkey(), &k, COVER, 30, u64::MAX)
+        })
+        .collect();
+    let signers: Vec<&Keypair> = owners.iter().collect();
+    send_in_batches(&mut bank, &buys, |range| signers[range].to_vec()).await?;
+
+    // a depeg from ten minutes later, for an hour: every policy is in force
+    let start = OPEN + 600;
+    for t in [start, start + 3_600] {
+        bank.set_time(t).await?;
+        bank.install_price(&feed_account, &PriceUpdate::new(feed, 90_000_000, 0, t));
+        bank.send(
+            &[ix::check_trigger(&market, &keys.pool, &feed_account)],
+            &[],
+            SendMode::Send,
+        )
+        .await?;
+    }
+    let m: coverage_pool::state::Market = fetch(&mut bank, &market).await?;
+    ensure!(
+        m.status == coverage_pool::state::MarketStatus::Triggered,
+        "the scenario's market did not trigger"
+    );
+    ensure!(m.settlement.eligible_cover == cover_total, "every policy is eligible");
+    let policies = (0..n as u64).map(|i| crate::pda::policy(&market, i).0).collect();
+    let owners = owners
+        .iter()
+        .map(|o| {
+            let ata = anchor_spl::associated_token::get_associated_token_address_with_program_id(
+                &o.pubkey(),
+                &keys.collateral_mint,
+                &keys.token_program,
+            );
+            (o.pubkey(), ata)
+        })
+        .collect();
+    let setup_transactions = bank.sent;
+    Ok(Settlement {
+        bank,
+        keys,
+        market,
+        owners,
+        policies,
+        setup_transactions,
+    })
+}
+
+/// Sends `ixs` in order, as many a transaction as fit; `signers(range)`
+/// gives the extra signers of the instructions in `range`.
+async fn send_in_batches<'a>(
+    bank: &mut BankTransport,
+    ixs: &[anchor_lang::solana_program::instruction::Instruction],
+    signers: impl Fn(std::ops::Range<usize>) -> Vec<&'a Keypair>,
+) -> Result<()> {
+    let mut done = 0;
+    while done < ixs.len() {
+        let rest = ixs.len() - done;
+        let n = tx::largest_batch(rest, |n| {
+            Ok(tx::fits(&bank.transaction(
+                &ixs[done..done + n],
+                &signers(done..done + n),
+                &[],
+            )?))
+        })?;
+        ensure!(n > 0, "not even one instruction fits a transaction");
+        bank.send(&ixs[done..done + n], &signers(done..done + n), SendMode::Send)
+            .await?;
+        done += n;
+    }
+    Ok(())
+}

@@ -1,0 +1,109 @@
+//! Address lookup tables for settlement. A v0 transaction names an account
+//! of a table by a one-byte index, so a settlement batch is bounded by the
+//! 64 account locks (28 policies) rather than by the 1 232-byte packet (12–13
+//! policies with distinct owners). A table holds at most 256 addresses: each
+//! holds the settlement's fixed accounts (market first, so a table says
+//! which market it serves) and then as many (policy, owner's token account)
+//! pairs as fit.
+//!
+//! What a table costs: writing an address into it takes the same 32 bytes of
+//! a transaction as naming it in a legacy transaction, so for addresses used
+//! once the tables add transactions rather than save them. What they save is
+//! the sequential part: settlement transactions all write the pool and the
+//! market and run one after another, while a table's extensions touch only
+//! the table. The measured figures are in the README.
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
+use anyhow::Result;
+
+use crate::transport::{SendMode, Transport};
+use crate::tx::lookup_table::instruction as alt;
+use crate::tx::lookup_table::state::LookupTableMeta;
+use crate::tx::{self, AddressLookupTableAccount};
+
+/// Addresses one table can hold.
+pub const TABLE_CAPACITY: usize = 256;
+/// Slots a deactivated table waits before it may be closed (the SlotHashes
+/// sysvar's length: the deactivation slot must have left it).
+pub const DEACTIVATION_COOLDOWN_SLOTS: u64 = 512;
+
+/// Creates tables holding `fixed` then consecutive runs of `addresses`
+/// (pairs kept together: `addresses` has even length), extending each in as
+/// few transactions as fit, and returns once all are usable. The first
+/// extension rides in the creation's transaction.
+pub async fn create<T: Transport>(
+    t: &mut T,
+    fixed: &[Pubkey],
+    addresses: &[Pubkey],
+) -> Result<Vec<AddressLookupTableAccount>> {
+    let authority = t.payer();
+    let per_table = (TABLE_CAPACITY - fixed.len()) / 2 * 2;
+    let mut made = Vec::new();
+    let mut last_extended = 0;
+    let mut last_recent = None;
+    for run in addresses.chunks(per_table) {
+        let mut entries: Vec<Pubkey> = fixed.to_vec();
+        entries.extend_from_slice(run);
+        // a table's address comes from (authority, recent slot): one slot per table
+        let mut recent = t.recent_slot().await?;
+        if last_recent == Some(recent) {
+            let now = t.slot().await?;
+            t.wait_past_slot(now).await?;
+            recent = t.recent_slot().await?;
+        }
+        last_recent = Some(recent);
+        let (create_ix, table) = alt::create_lookup_table(authority, authority, recent);
+        let mut written = 0;
+        let mut first = true;
+        while written < entries.len() {
+            let rest = &entries[written..];
+            let batch = |n: usize| -> Vec<Instruction> {
+                let extend = alt::extend_lookup_table(table, authority, Some(authority), rest[..n].to_vec());
+                if first {
+                    vec![create_ix.clone(), extend]
+                } else {
+                    vec![extend]
+                }
+            };
+            let n = tx::largest_batch(rest.len(), |n| Ok(tx::fits(&t.transaction(&batch(n), &[], &[])?)))?;
+            anyhow::ensure!(n > 0, "not even one address fits a lookup-table extension");
+            t.send(&batch(n), &[], SendMode::Send).await?;
+            written += n;
+            first = false;
+        }
+        last_extended = last_extended.max(t.slot().await?);
+        made.push(AddressLookupTableAccount {
+            key: table,
+            addresses: entries,
+        });
+    }
+    // addresses extended in a slot are usable from the next one
+    t.wait_past_slot(last_extended).await?;
+    Ok(made)
+}
+
+/// The tables that hold the accounts of `pairs` (a settlement batch): the
+/// fixed accounts are in every table, so these are enough to compile it.
+pub fn covering(tables: &[AddressLookupTableAccount], pairs: &[(Pubkey, Pubkey)]) -> Vec<AddressLookupTableAccount> {
+    tables
+        .iter()
+        .filter(|table| pairs.iter().any(|(p, _)| table.addresses.contains(p)))
+        .cloned()
+        .collect()
+}
+
+/// `deactivate_lookup_table` by its authority.
+pub fn deactivate(table: &Pubkey, authority: &Pubkey) -> Instruction {
+    alt::deactivate_lookup_table(*table, *authority)
+}
+
+/// `close_lookup_table` by its authority, rent to the authority.
+pub fn close(table: &Pubkey, authority: &Pubkey) -> Instruction {
+    alt::close_lookup_table(*table, *authority, *authority)
+}
+
+/// Whether a table deactivated as `meta` says may be closed at `slot`.
+pub fn closable(meta: &LookupTableMeta, slot: u64) -> bool {
+    meta.deactivation_slot != u64::MAX && slot > meta.deactivation_slot.saturating_add(DEACTIVATION_COOLDOWN_SLOTS)
+}

@@ -1,0 +1,189 @@
+//! Transactions as a cluster accepts them: at most [`PACKET_DATA_SIZE`]
+//! bytes on the wire and [`MAX_ACCOUNT_LOCKS`] accounts locked. The
+//! in-process bank checks neither, so every transport checks both before
+//! sending ([`check`]); batch sizes come from the transaction a transport
+//! will actually send ([`largest_batch`] over `Transport::transaction`), not
+//! from a constant.
+//!
+//! A message is legacy when no lookup table is given, v0 otherwise: a v0
+//! message names an account of a table by a one-byte index, so a batch is
+//! bounded by the account-lock limit rather than by size.
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
+use anyhow::{anyhow, bail, Context, Result};
+use solana_hash::Hash;
+use solana_keypair::Keypair;
+use solana_message::{v0, Message, VersionedMessage};
+use solana_signer::Signer;
+use solana_transaction::versioned::VersionedTransaction;
+
+pub use solana_address_lookup_table_interface as lookup_table;
+pub use solana_message::AddressLookupTableAccount;
+
+/// The largest transaction a cluster accepts, bytes (one packet: IPv6 MTU
+/// minus headers).
+pub const PACKET_DATA_SIZE: usize = 1_232;
+/// The most accounts one transaction may lock (static keys plus those loaded
+/// from lookup tables).
+pub const MAX_ACCOUNT_LOCKS: usize = 64;
+
+/// Signs `ixs` paid by `payer` (signing with `signers` too): a legacy message
+/// when `tables` is empty, else a v0 message compiled against them.
+pub fn build(
+    payer: &Keypair,
+    ixs: &[Instruction],
+    signers: &[&Keypair],
+    tables: &[AddressLookupTableAccount],
+    blockhash: Hash,
+) -> Result<VersionedTransaction> {
+    let mut keys: Vec<&Keypair> = vec![payer];
+    for s in signers {
+        if !keys.iter().any(|k| k.pubkey() == s.pubkey()) {
+            keys.push(s);
+        }
+    }
+    let message = if tables.is_empty() {
+        VersionedMessage::Legacy(Message::new_with_blockhash(ixs, Some(&payer.pubkey()), &blockhash))
+    } else {
+        VersionedMessage::V0(
+            v0::Message::try_compile(&payer.pubkey(), ixs, tables, blockhash)
+                .context("compiling a v0 message against the lookup tables")?,
+        )
+    };
+    VersionedTransaction::try_new(message, &keys).map_err(|e| anyhow!("signing: {e}"))
+}
+
+/// Bytes on the wire.
+pub fn size(tx: &VersionedTransaction) -> usize {
+    bincode::serialized_size(tx).map(|n| n as usize).unwrap_or(usize::MAX)
+}
+
+/// Accounts the transaction locks: its static keys and every address it
+/// loads from lookup tables.
+pub fn account_locks(tx: &VersionedTransaction) -> usize {
+    let loaded: usize = tx
+        .message
+        .address_table_lookups()
+        .map(|l| {
+            l.iter()
+                .map(|t| t.writable_indexes.len() + t.readonly_indexes.len())
+                .sum()
+        })
+        .unwrap_or(0);
+    tx.message.static_account_keys().len() + loaded
+}
+
+/// Refuses what a cluster refuses: over [`PACKET_DATA_SIZE`] bytes or
+/// [`MAX_ACCOUNT_LOCKS`] accounts. Returns the size.
+pub fn check(tx: &VersionedTransaction) -> Result<usize> {
+    let bytes = size(tx);
+    if bytes > PACKET_DATA_SIZE {
+        bail!("transaction too large: {bytes} bytes, over the {PACKET_DATA_SIZE}-byte packet limit a cluster accepts");
+    }
+    let locks = account_locks(tx);
+    if locks > MAX_ACCOUNT_LOCKS {
+        bail!("transaction locks {locks} accounts, over the {MAX_ACCOUNT_LOCKS} a cluster allows");
+    }
+    Ok(bytes)
+}
+
+/// Whether `tx` passes [`check`].
+pub fn fits(tx: &VersionedTransaction) -> bool {
+    check(tx).is_ok()
+}
+
+/// The largest `n` in `0..=max` for which `fits(n)` holds, assuming it holds
+/// for every smaller `n` once it holds for one (a batch only grows).
+pub fn largest_batch(max: usize, mut fits: impl FnMut(usize) -> Result<bool>) -> Result<usize> {
+    let (mut lo, mut hi) = (0usize, max);
+    // invariant: fits(lo) (or lo == 0); every n > hi does not fit
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        if fits(mid)? {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    Ok(lo)
+}
+
+/// A lookup table's addresses and metadata from its account data.
+pub fn decode_table(
+    address: Pubkey,
+    data: &[u8],
+) -> Result<(AddressLookupTableAccount, lookup_table::state::LookupTableMeta)> {
+    let table = lookup_table::state::AddressLookupTable::deserialize(data)
+        .map_err(|e| anyhow!("{address} is not an address lookup table: {e}"))?;
+    Ok((
+        AddressLookupTableAccount {
+            key: address,
+            addresses: table.addresses.to_vec(),
+        },
+        table.meta,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transfer(from: &Pubkey, to: &Pubkey) -> Instruction {
+        solana_system_interface::instruction::transfer(from, to, 1)
+    }
+
+    #[test]
+    fn the_limits_are_a_clusters() {
+        let payer = Keypair::new();
+        let to: Vec<Pubkey> = (0..40).map(|_| Pubkey::new_unique()).collect();
+        // legacy: 32 bytes per account, so the size limit comes first
+        let n = largest_batch(40, |n| {
+            let ixs: Vec<_> = to[..n].iter().map(|t| transfer(&payer.pubkey(), t)).collect();
+            Ok(fits(&build(&payer, &ixs, &[], &[], Hash::default())?))
+        })
+        .unwrap();
+        let ixs: Vec<_> = to[..n].iter().map(|t| transfer(&payer.pubkey(), t)).collect();
+        let tx = build(&payer, &ixs, &[], &[], Hash::default()).unwrap();
+        assert!(size(&tx) <= PACKET_DATA_SIZE);
+        let more: Vec<_> = to[..n + 1].iter().map(|t| transfer(&payer.pubkey(), t)).collect();
+        let err = check(&build(&payer, &more, &[], &[], Hash::default()).unwrap()).unwrap_err();
+        assert!(err.to_string().contains("packet limit"), "{err}");
+        // v0 with a table: one byte an account, so the lock limit comes first
+        let many: Vec<Pubkey> = (0..100).map(|_| Pubkey::new_unique()).collect();
+        let table = AddressLookupTableAccount {
+            key: Pubkey::new_unique(),
+            addresses: many.clone(),
+        };
+        let wide = |n: usize| Instruction {
+            program_id: Pubkey::new_unique(),
+            accounts: many[..n]
+                .iter()
+                .map(|a| anchor_lang::solana_program::instruction::AccountMeta::new(*a, false))
+                .collect(),
+            data: vec![],
+        };
+        let tx = build(&payer, &[wide(70)], &[], std::slice::from_ref(&table), Hash::default()).unwrap();
+        assert!(size(&tx) <= PACKET_DATA_SIZE, "{} bytes", size(&tx));
+        assert_eq!(account_locks(&tx), 72); // payer, the program, 70 loaded
+        assert!(check(&tx).unwrap_err().to_string().contains("locks 72 accounts"));
+        let n = largest_batch(100, |n| {
+            Ok(fits(&build(
+                &payer,
+                &[wide(n)],
+                &[],
+                std::slice::from_ref(&table),
+                Hash::default(),
+            )?))
+        })
+        .unwrap();
+        assert_eq!(n, MAX_ACCOUNT_LOCKS - 2);
+    }
+
+    #[test]
+    fn largest_batch_finds_the_edge() {
+        for edge in [0usize, 1, 7, 28, 64] {
+            assert_eq!(largest_batch(64, |n| Ok(n <= edge)).unwrap(), edge);
+        }
+    }
+}

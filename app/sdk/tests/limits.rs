@@ -1,0 +1,147 @@
+//! Transactions a real cluster accepts: the largest settlement batches each
+//! path sends, measured on the transactions themselves, and the keeper
+//! settling more policies than one transaction holds through lookup tables.
+//!
+//! `cargo test -p coverage-sdk --features bank --test limits -- --nocapture`
+//! prints the batch sizes (the README's measured table).
+
+use anchor_lang::prelude::Pubkey;
+use coverage_pool::state::MarketStatus;
+use coverage_sdk::bank::BankTransport;
+use coverage_sdk::ix;
+use coverage_sdk::keeper::{Keeper, KeeperConfig};
+use coverage_sdk::scenario::{triggered_market_with_policies, Settlement, COVER};
+use coverage_sdk::transport::{fetch, RpcTransport, SendMode, Transport};
+use coverage_sdk::tx::{self, AddressLookupTableAccount};
+use solana_keypair::Keypair;
+
+/// The largest `settle_policies` batch of `s`'s policies that `transport`
+/// would send, with `tables` (none: legacy).
+fn largest<T: Transport>(t: &T, s: &Settlement, tables: &[AddressLookupTableAccount]) -> usize {
+    let pairs: Vec<(Pubkey, Pubkey)> = s.policies.iter().zip(&s.owners).map(|(p, (_, a))| (*p, *a)).collect();
+    tx::largest_batch(pairs.len(), |n| {
+        Ok(tx::fits(&t.transaction(
+            &[ix::settle_policies(&s.keys, &s.market, &pairs[..n])],
+            &[],
+            tables,
+        )?))
+    })
+    .unwrap()
+}
+
+fn table_of(s: &Settlement) -> AddressLookupTableAccount {
+    let mut addresses = vec![
+        s.market,
+        s.keys.pool,
+        s.keys.collateral_mint,
+        s.keys.vault(),
+        s.keys.token_program,
+    ];
+    for (p, (_, a)) in s.policies.iter().zip(&s.owners) {
+        addresses.extend([*p, *a]);
+    }
+    AddressLookupTableAccount {
+        key: Pubkey::new_unique(),
+        addresses,
+    }
+}
+
+#[tokio::test]
+async fn settlement_batches_are_the_largest_a_cluster_accepts() {
+    let s = triggered_market_with_policies(40).await.unwrap();
+    let rpc = RpcTransport::new("http://127.0.0.1:9", Keypair::new());
+    // legacy: the bank's transaction carries a memo, the RPC one two compute-budget instructions
+    let legacy_bank = largest(&s.bank, &s, &[]);
+    let legacy_rpc = largest(&rpc, &s, &[]);
+    // v0 through one lookup table: bounded by the 64 account locks
+    let table = [table_of(&s)];
+    let v0_bank = largest(&s.bank, &s, &table);
+    let v0_rpc = largest(&rpc, &s, &table);
+    println!("settle_policies, distinct owners: legacy {legacy_rpc} (RPC transport) / {legacy_bank} (bank); v0 with a lookup table {v0_rpc} (RPC) / {v0_bank} (bank)");
+    for (n, t) in [(legacy_rpc, &[][..]), (v0_rpc, &table[..])] {
+        let pairs: Vec<(Pubkey, Pubkey)> = s.policies.iter().zip(&s.owners).map(|(p, (_, a))| (*p, *a)).collect();
+        let fits = |n: usize| {
+            tx::check(
+                &rpc.transaction(&[ix::settle_policies(&s.keys, &s.market, &pairs[..n])], &[], t)
+                    .unwrap(),
+            )
+        };
+        assert!(fits(n).is_ok());
+        let err = fits(n + 1).unwrap_err().to_string();
+        assert!(
+            err.contains("packet limit") || err.contains("accounts, over the 64"),
+            "{err}"
+        );
+    }
+    // the old constant no longer fits the RPC path: 13 pairs + compute budget were 1 252 bytes
+    assert!(legacy_rpc < 13, "legacy RPC batch {legacy_rpc}");
+    assert_eq!(v0_bank, 28);
+    assert_eq!(v0_rpc, 28);
+}
+
+#[tokio::test]
+async fn a_transaction_over_the_packet_limit_is_refused_before_it_is_sent() {
+    let mut s = triggered_market_with_policies(16).await.unwrap();
+    let pairs: Vec<(Pubkey, Pubkey)> = s.policies.iter().zip(&s.owners).map(|(p, (_, a))| (*p, *a)).collect();
+    let sent = s.bank.sent;
+    let err = s
+        .bank
+        .send(&[ix::settle_policies(&s.keys, &s.market, &pairs)], &[], SendMode::Send)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("over the 1232-byte packet limit"), "{err}");
+    assert_eq!(s.bank.sent, sent, "nothing was sent");
+    let m: coverage_pool::state::Market = fetch(&mut s.bank, &s.market).await.unwrap();
+    assert_eq!(m.settlement.settled_policies, 0);
+}
+
+#[tokio::test]
+async fn the_keeper_settles_through_lookup_tables_and_closes_them() {
+    let Settlement {
+        mut bank,
+        keys,
+        market,
+        owners,
+        policies,
+        ..
+    } = triggered_market_with_policies(70).await.unwrap();
+    let sent = bank.sent;
+    let mut keeper = Keeper::new(KeeperConfig::new(keys.pool), Box::new(|_| {}));
+    keeper.tick(&mut bank).await.unwrap();
+    let m: coverage_pool::state::Market = fetch(&mut bank, &market).await.unwrap();
+    assert_eq!(m.status, MarketStatus::Triggered);
+    assert!(m.settlement.released, "everything settled, then released");
+    assert_eq!(m.settlement.settled_policies, 70);
+    // every owner paid exactly once, in full; the settled policies were closed in the same pass
+    for (p, (_, ata)) in policies.iter().zip(&owners) {
+        assert_eq!(bank.token_balance(ata).await.unwrap(), COVER);
+        assert!(bank.account(p).await.unwrap().is_none(), "settled policy {p} closed");
+    }
+    assert_eq!(keeper.metrics.policies_closed.get(), 70);
+    // one table (70 policies fit 256 addresses), ⌈70 / 28⌉ = 3 settlements
+    assert_eq!(keeper.metrics.lookup_tables.get(), 1);
+    assert_eq!(keeper.metrics.settle_batches.get(), 3);
+    println!(
+        "70 policies: {} transactions (table and settlement and release), {} settlement batches",
+        bank.sent - sent,
+        keeper.metrics.settle_batches.get()
+    );
+    // the release deactivated the table on the pass; once the cooldown is over it is closed
+    let payer = bank.payer();
+    let tables = bank.lookup_tables(&payer).await.unwrap();
+    assert_eq!(tables.len(), 1);
+    assert_ne!(tables[0].1.deactivation_slot, u64::MAX, "deactivated after the release");
+    let lamports_before = bank.ctx.banks_client.get_balance(payer).await.unwrap();
+    let slot = bank.slot().await.unwrap();
+    bank.wait_past_slot(slot + coverage_sdk::tables::DEACTIVATION_COOLDOWN_SLOTS + 1)
+        .await
+        .unwrap();
+    keeper.tick(&mut bank).await.unwrap();
+    assert!(bank.lookup_tables(&payer).await.unwrap().is_empty(), "closed");
+    assert_eq!(keeper.metrics.lookup_tables_closed.get(), 1);
+    assert!(
+        bank.ctx.banks_client.get_balance(payer).await.unwrap() > lamports_before,
+        "rent back"
+    );
+    let _: &BankTransport = &bank;
+}
