@@ -413,7 +413,8 @@ impl Keeper {
         let mut done = 0;
         while done < missing.len() {
             let rest = &missing[done..];
-            let n = tx::largest_batch(rest.len(), |n| Ok(tx::fits(&t.transaction(&rest[..n], &[], &[])?)))?;
+            let most = rest.len().min(tx::MAX_ACCOUNT_LOCKS);
+            let n = tx::largest_batch(most, |n| Ok(tx::fits(&t.transaction(&rest[..n], &[], &[])?)))?;
             anyhow::ensure!(n > 0, "not even one token account creation fits a transaction");
             self.send(t, &rest[..n]).await?;
             done += n;

@@ -142,7 +142,8 @@ async fn send_in_batches<'a>(
 ) -> Result<()> {
     let mut done = 0;
     while done < ixs.len() {
-        let rest = ixs.len() - done;
+        // no transaction holds more instructions than it may lock accounts
+        let rest = (ixs.len() - done).min(tx::MAX_ACCOUNT_LOCKS);
         let n = tx::largest_batch(rest, |n| {
             Ok(tx::fits(&bank.transaction(
                 &ixs[done..done + n],

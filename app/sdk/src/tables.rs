@@ -66,7 +66,8 @@ pub async fn create<T: Transport>(
                     vec![extend]
                 }
             };
-            let n = tx::largest_batch(rest.len(), |n| Ok(tx::fits(&t.transaction(&batch(n), &[], &[])?)))?;
+            let most = rest.len().min(tx::MAX_ACCOUNT_LOCKS);
+            let n = tx::largest_batch(most, |n| Ok(tx::fits(&t.transaction(&batch(n), &[], &[])?)))?;
             anyhow::ensure!(n > 0, "not even one address fits a lookup-table extension");
             t.send(&batch(n), &[], SendMode::Send).await?;
             written += n;
