@@ -14,6 +14,7 @@ pub mod keeper;
 pub mod pda;
 pub mod pyth;
 pub mod quote;
+pub mod setup;
 pub mod transport;
 
 pub use coverage_core as core;
