@@ -170,6 +170,16 @@ async fn send(
     client.send_and_confirm_transaction(&tx).await
 }
 
+/// 100 USDC of cover for 30 days, at most 1 000 USDC of premium.
+async fn buy(
+    client: &RpcClient,
+    buyer: &Keypair,
+    k: &BuyCoverKeys,
+) -> solana_rpc_client_api::client_error::Result<solana_signature::Signature> {
+    let ix = ix::buy_cover(&buyer.pubkey(), &buyer.pubkey(), k, 100 * USDC, 30, 1_000 * USDC);
+    send(client, &[ix], buyer).await
+}
+
 /// Code, message and data of a JSON-RPC error response.
 fn rpc_error(e: &solana_rpc_client_api::client_error::Error) -> (i64, String, &RpcResponseErrorData) {
     match e.kind() {
@@ -305,20 +315,7 @@ async fn every_method_through_the_official_clients() {
         payer_collateral: buyer_usdc,
         price_update: usdc_feed,
     };
-    send(
-        &client,
-        &[ix::buy_cover(
-            &buyer.pubkey(),
-            &buyer.pubkey(),
-            &k,
-            100 * USDC,
-            30,
-            1_000 * USDC,
-        )],
-        &buyer,
-    )
-    .await
-    .unwrap();
+    buy(&client, &buyer, &k).await.unwrap();
     let mut t = RpcTransport::new(&node.rpc(), buyer.insecure_clone());
     let policies = t.policies(&usdc_market, 0).await.unwrap();
     assert_eq!(policies.len(), 1);
@@ -635,20 +632,7 @@ async fn every_method_through_the_official_clients() {
         policy_id: market.policy_count,
         ..k
     };
-    let refused = send(
-        &client,
-        &[ix::buy_cover(
-            &buyer.pubkey(),
-            &buyer.pubkey(),
-            &k,
-            100 * USDC,
-            30,
-            1_000 * USDC,
-        )],
-        &buyer,
-    )
-    .await
-    .unwrap_err();
+    let refused = buy(&client, &buyer, &k).await.unwrap_err();
     let (code, message, data) = rpc_error(&refused);
     assert_eq!(code, -32002, "{message}");
     let RpcResponseErrorData::SendTransactionPreflightFailure(result) = data else {

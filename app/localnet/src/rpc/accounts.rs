@@ -5,11 +5,12 @@
 
 use solana_account_decoder::UiAccountEncoding;
 use solana_commitment_config::CommitmentConfig;
+use solana_pubkey::Pubkey;
 use solana_rpc_client_types::config::RpcAccountInfoConfig;
 use solana_rpc_client_types::request::MAX_MULTIPLE_ACCOUNTS;
 use spl_token_2022_interface::extension::StateWithExtensions;
 
-use super::{check_min_context_slot, encode, invalid_param, method, parse_pubkey, with_context, Io};
+use super::{check_min_context_slot, encode, invalid_param, method, with_context, Io};
 
 /// Registers the group.
 pub fn register(io: &mut Io) {
@@ -32,17 +33,7 @@ pub fn register(io: &mut Io) {
     });
     method(io, "getMultipleAccounts", |args, s| async move {
         args.at_most(2)?;
-        let keys: Vec<String> = args.required(0, "pubkeys")?;
-        if keys.len() > MAX_MULTIPLE_ACCOUNTS {
-            return Err(invalid_param(
-                "pubkeys",
-                format!("too many inputs provided; max {MAX_MULTIPLE_ACCOUNTS}"),
-            ));
-        }
-        let keys = keys
-            .iter()
-            .map(|k| parse_pubkey(k, "pubkeys"))
-            .collect::<Result<Vec<_>, _>>()?;
+        let keys: Vec<Pubkey> = args.base58_list(0, "pubkeys", MAX_MULTIPLE_ACCOUNTS)?;
         let config: RpcAccountInfoConfig = args.optional(1, "config")?.unwrap_or_default();
         s.run(move |l| {
             Box::pin(async move {

@@ -15,7 +15,7 @@ use solana_rpc_client_types::request::MAX_GET_PROGRAM_ACCOUNT_FILTERS;
 use solana_rpc_client_types::response::{OptionalContext, RpcKeyedAccount};
 use spl_generic_token::token::GenericTokenAccount;
 
-use super::{check_min_context_slot, encode, invalid_param, method, parse_pubkey, with_context, Io};
+use super::{check_min_context_slot, encode, invalid_param, method, parse_base58, with_context, Io};
 use crate::ledger::Ledger;
 
 /// Offset of the owner in a token account.
@@ -98,8 +98,8 @@ pub fn register(io: &mut Io) {
         let filter: RpcTokenAccountsFilter = args.required(1, "filter")?;
         let config: RpcAccountInfoConfig = args.optional(2, "config")?.unwrap_or_default();
         let (mint, program) = match &filter {
-            RpcTokenAccountsFilter::Mint(m) => (Some(parse_pubkey(m, "filter.mint")?), None),
-            RpcTokenAccountsFilter::ProgramId(p) => (None, Some(parse_pubkey(p, "filter.programId")?)),
+            RpcTokenAccountsFilter::Mint(m) => (Some(parse_base58(m, "filter.mint")?), None),
+            RpcTokenAccountsFilter::ProgramId(p) => (None, Some(parse_base58(p, "filter.programId")?)),
         };
         s.run(move |l| {
             Box::pin(async move {

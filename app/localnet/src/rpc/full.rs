@@ -9,6 +9,7 @@ use bincode::Options;
 use jsonrpc_core::Error;
 use solana_hash::Hash;
 use solana_packet::PACKET_DATA_SIZE;
+use solana_pubkey::Pubkey;
 use solana_rpc_client_api::custom_error::RpcCustomError;
 use solana_rpc_client_types::config::{
     RpcContextConfig, RpcEncodingConfigWrapper, RpcRequestAirdropConfig, RpcSendTransactionConfig,
@@ -24,7 +25,7 @@ use solana_transaction_status::{
     UiTransactionEncoding, VersionedTransactionWithStatusMeta,
 };
 
-use super::{check_min_context_slot, invalid_param, method, parse_pubkey, with_context, Args, Io};
+use super::{check_min_context_slot, context_method, invalid_param, method, parse_base58, with_context, Io};
 use crate::ledger::execute::Preflight;
 use crate::ledger::Ledger;
 
@@ -87,21 +88,12 @@ fn decode_transaction(data: &str, encoding: UiTransactionEncoding) -> Result<Ver
         .map_err(|e| invalid_param("transaction", format!("failed to deserialize {name}: {e}")))
 }
 
-fn parse_signature(s: &str, name: &str) -> Result<Signature, Error> {
-    s.parse()
-        .map_err(|e| invalid_param(name, format!("{s:?} is not a base58 signature ({e:?})")))
-}
-
 fn latest_blockhash(l: &Ledger) -> RpcBlockhash {
     let (hash, last_valid_block_height) = l.latest_blockhash();
     RpcBlockhash {
         blockhash: hash.to_string(),
         last_valid_block_height,
     }
-}
-
-fn context_config(args: &Args, i: usize) -> Result<RpcContextConfig, Error> {
-    Ok(args.optional::<RpcContextConfig>(i, "config")?.unwrap_or_default())
 }
 
 /// Registers the group.
@@ -185,17 +177,7 @@ pub fn register(io: &mut Io) {
     });
     method(io, "getSignatureStatuses", |args, s| async move {
         args.at_most(2)?;
-        let sigs: Vec<String> = args.required(0, "signatures")?;
-        if sigs.len() > MAX_GET_SIGNATURE_STATUSES_QUERY_ITEMS {
-            return Err(invalid_param(
-                "signatures",
-                format!("too many inputs provided; max {MAX_GET_SIGNATURE_STATUSES_QUERY_ITEMS}"),
-            ));
-        }
-        let sigs = sigs
-            .iter()
-            .map(|s| parse_signature(s, "signatures"))
-            .collect::<Result<Vec<_>, _>>()?;
+        let sigs: Vec<Signature> = args.base58_list(0, "signatures", MAX_GET_SIGNATURE_STATUSES_QUERY_ITEMS)?;
         let _: Option<RpcSignatureStatusConfig> = args.optional(1, "config")?;
         s.run(move |l| {
             Box::pin(async move {
@@ -207,7 +189,7 @@ pub fn register(io: &mut Io) {
     });
     method(io, "getTransaction", |args, s| async move {
         args.at_most(2)?;
-        let sig = parse_signature(&args.required::<String>(0, "signature")?, "signature")?;
+        let sig: Signature = parse_base58(&args.required::<String>(0, "signature")?, "signature")?;
         let config = args
             .optional::<RpcEncodingConfigWrapper<RpcTransactionConfig>>(1, "config")?
             .map(|c| c.convert_to_current())
@@ -243,24 +225,13 @@ pub fn register(io: &mut Io) {
         })
         .await
     });
-    method(io, "getLatestBlockhash", |args, s| async move {
-        args.at_most(1)?;
-        let config = context_config(&args, 0)?;
-        s.run(move |l| {
-            Box::pin(async move {
-                check_min_context_slot(l, config.min_context_slot)?;
-                Ok(with_context(l.slot, latest_blockhash(l)))
-            })
-        })
-        .await
+    context_method(io, "getLatestBlockhash", |l, _| {
+        with_context(l.slot, latest_blockhash(l))
     });
     method(io, "isBlockhashValid", |args, s| async move {
         args.at_most(2)?;
-        let text: String = args.required(0, "blockhash")?;
-        let hash: Hash = text
-            .parse()
-            .map_err(|e| invalid_param("blockhash", format!("{text:?} is not a base58 hash ({e:?})")))?;
-        let config = context_config(&args, 1)?;
+        let hash: Hash = parse_base58(&args.required::<String>(0, "blockhash")?, "blockhash")?;
+        let config: RpcContextConfig = args.optional(1, "config")?.unwrap_or_default();
         s.run(move |l| {
             Box::pin(async move {
                 check_min_context_slot(l, config.min_context_slot)?;
@@ -271,17 +242,7 @@ pub fn register(io: &mut Io) {
     });
     method(io, "getRecentPrioritizationFees", |args, s| async move {
         args.at_most(1)?;
-        let keys: Vec<String> = args.optional(0, "pubkeys")?.unwrap_or_default();
-        if keys.len() > MAX_TX_ACCOUNT_LOCKS {
-            return Err(invalid_param(
-                "pubkeys",
-                format!("too many inputs provided; max {MAX_TX_ACCOUNT_LOCKS}"),
-            ));
-        }
-        let keys = keys
-            .iter()
-            .map(|k| parse_pubkey(k, "pubkeys"))
-            .collect::<Result<Vec<_>, _>>()?;
+        let keys: Vec<Pubkey> = args.base58_list(0, "pubkeys", MAX_TX_ACCOUNT_LOCKS)?;
         s.run(move |l| Box::pin(async move { Ok(l.history.prioritization_fees(&keys)) }))
             .await
     });

@@ -14,6 +14,7 @@ pub mod subscriptions;
 pub mod test_controls;
 
 use std::future::Future;
+use std::str::FromStr;
 
 use jsonrpc_core::{Error, ErrorCode, MetaIoHandler, Params, Value};
 use serde::de::DeserializeOwned;
@@ -21,8 +22,10 @@ use serde::Serialize;
 use solana_account::Account;
 use solana_account_decoder::parse_account_data::AccountAdditionalDataV3;
 use solana_account_decoder::{encode_ui_account, UiAccount, UiAccountEncoding, UiDataSliceConfig, MAX_BASE58_BYTES};
+use solana_commitment_config::CommitmentLevel;
 use solana_pubkey::Pubkey;
 use solana_rpc_client_api::custom_error::RpcCustomError;
+use solana_rpc_client_types::config::RpcContextConfig;
 use solana_rpc_client_types::response::{Response as RpcResponse, RpcResponseContext};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -131,14 +134,32 @@ impl Args {
 
     /// Parameter `i` as an address.
     pub fn pubkey(&self, i: usize, name: &str) -> Result<Pubkey, Error> {
-        parse_pubkey(&self.required::<String>(i, name)?, name)
+        parse_base58(&self.required::<String>(i, name)?, name)
+    }
+
+    /// Parameter `i`: a list of at most `max` base58 values (addresses,
+    /// signatures), absent meaning empty.
+    pub fn base58_list<T: FromStr>(&self, i: usize, name: &str, max: usize) -> Result<Vec<T>, Error>
+    where
+        T::Err: std::fmt::Debug,
+    {
+        let list: Vec<String> = self.optional(i, name)?.unwrap_or_default();
+        if list.len() > max {
+            return Err(invalid_param(name, format!("too many inputs provided; max {max}")));
+        }
+        list.iter().map(|s| parse_base58(s, name)).collect()
     }
 }
 
-/// An address from base58, or -32602 naming `name`.
-pub fn parse_pubkey(s: &str, name: &str) -> Result<Pubkey, Error> {
-    s.parse()
-        .map_err(|e| invalid_param(name, format!("{s:?} is not a base58 address ({e:?})")))
+/// An address, signature or hash from base58, or -32602 naming `name`.
+pub fn parse_base58<T: FromStr>(s: &str, name: &str) -> Result<T, Error>
+where
+    T::Err: std::fmt::Debug,
+{
+    s.parse().map_err(|e| {
+        let what = std::any::type_name::<T>().rsplit("::").next().unwrap_or("value");
+        invalid_param(name, format!("{s:?} is not a base58 {what} ({e:?})"))
+    })
 }
 
 /// Registers `name`: `f` gets the parameters and the session; its result is serialized.
@@ -151,6 +172,25 @@ where
     io.add_method_with_meta(name, move |params: Params, session: Session| {
         let fut = Args::new(params).map(|args| f(args, session));
         async move { serde_json::to_value(fut?.await?).map_err(internal) }
+    });
+}
+
+/// Registers `name [config?]` (commitment, minContextSlot): a value read
+/// from the ledger by `f`, given the commitment asked for.
+pub fn context_method<T>(io: &mut Io, name: &'static str, f: fn(&Ledger, Option<CommitmentLevel>) -> T)
+where
+    T: Serialize + Send + 'static,
+{
+    method(io, name, move |args, s| async move {
+        args.at_most(1)?;
+        let config: RpcContextConfig = args.optional(0, "config")?.unwrap_or_default();
+        s.run(move |l| {
+            Box::pin(async move {
+                check_min_context_slot(l, config.min_context_slot)?;
+                Ok(f(l, config.commitment.map(|c| c.commitment)))
+            })
+        })
+        .await
     });
 }
 

@@ -25,7 +25,7 @@ use solana_signature::Signature;
 use solana_transaction_error::TransactionError;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::{encode, invalid_param, method, with_context, Args, Connection, Io, Session};
+use super::{encode, invalid_param, method, parse_base58, with_context, Args, Connection, Io, Session};
 use crate::ledger::Ledger;
 
 #[derive(Clone)]
@@ -226,10 +226,7 @@ pub fn register(io: &mut Io) {
     unsubscribe(io, "accountUnsubscribe", |k| matches!(k, Kind::Account { .. }));
     method(io, "signatureSubscribe", |args, s| async move {
         args.at_most(2)?;
-        let text: String = args.required(0, "signature")?;
-        let signature: Signature = text
-            .parse()
-            .map_err(|e| invalid_param("signature", format!("{text:?} is not a base58 signature ({e:?})")))?;
+        let signature: Signature = parse_base58(&args.required::<String>(0, "signature")?, "signature")?;
         let config: RpcSignatureSubscribeConfig = args.optional(1, "config")?.unwrap_or_default();
         let conn = connection(&s)?;
         let kind = Kind::Signature {
