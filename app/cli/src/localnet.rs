@@ -99,12 +99,13 @@ pub async fn run(args: &LocalnetArgs) -> Result<()> {
         log_filter,
     })
     .await?;
+    // handlers first: a script may signal as soon as it reads the line
+    use tokio::signal::unix::{signal, SignalKind};
+    let (mut int, mut term) = (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?);
     writeln!(stdout, "{}", serde_json::to_string(localnet.info())?)?;
     stdout.flush()?;
-
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
-        r = tokio::signal::ctrl_c() => r?,
+        _ = int.recv() => {}
         _ = term.recv() => {}
     }
     localnet.stop().await

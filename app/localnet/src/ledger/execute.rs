@@ -123,10 +123,11 @@ pub fn preflight_failure(message: String, result: RpcSimulateTransactionResult) 
     RpcCustomError::SendTransactionPreflightFailure { message, result }.into()
 }
 
-/// A simulation result with only the error set (the bank refused before executing).
-pub fn refused(err: TransactionError) -> RpcSimulateTransactionResult {
+/// A simulation result holding only its error (all a refusal before
+/// execution can say).
+pub fn bare_result(err: Option<TransactionError>) -> RpcSimulateTransactionResult {
     RpcSimulateTransactionResult {
-        err: Some(err.into()),
+        err: err.map(Into::into),
         logs: None,
         accounts: None,
         units_consumed: None,
@@ -145,22 +146,18 @@ pub fn refused(err: TransactionError) -> RpcSimulateTransactionResult {
 
 /// What a simulation returned.
 pub struct Simulation {
-    /// Execution result (`None`: the bank returned nothing).
-    pub result: Option<Result<(), TransactionError>>,
+    /// Execution result.
+    pub result: Result<(), TransactionError>,
     /// Logs, units, return data, inner instructions.
     pub details: Option<TransactionSimulationDetails>,
 }
 
 impl Simulation {
-    /// The RPC shape; `inner` parses inner instructions against the message's keys.
+    /// The RPC shape (the bank's simulation returns no balances): the fee,
+    /// loaded addresses of a v0 message, and with `inner` the inner
+    /// instructions parsed against the message's keys.
     pub fn into_rpc(self, loaded: &Loaded, fee: u64, inner: bool) -> RpcSimulateTransactionResult {
-        let err = match &self.result {
-            Some(Err(e)) => Some(e.clone().into()),
-            Some(Ok(())) => None,
-            None => Some(TransactionError::InvalidProgramForExecution.into()),
-        };
-        let mut out = refused(TransactionError::InvalidProgramForExecution);
-        out.err = err;
+        let mut out = bare_result(self.result.err());
         out.fee = Some(fee);
         if loaded.transaction.version() != solana_transaction::versioned::TransactionVersion::LEGACY {
             out.loaded_addresses = Some(UiLoadedAddresses::from(&loaded.loaded_addresses()));
@@ -267,7 +264,9 @@ impl Ledger {
             .await
             .map_err(internal)?;
         Ok(Simulation {
-            result: r.result,
+            result: r
+                .result
+                .ok_or_else(|| internal("the bank returned no simulation result"))?,
             details: r.simulation_details,
         })
     }
@@ -281,7 +280,7 @@ impl Ledger {
         let mut inner = None;
         if preflight == Preflight::Simulate {
             let sim = self.simulate(&loaded).await?;
-            if let Some(Err(e)) = &sim.result {
+            if let Err(e) = &sim.result {
                 let message = format!("Transaction simulation failed: {e}");
                 return Err(preflight_failure(message, sim.into_rpc(&loaded, fee, false)));
             }
@@ -304,10 +303,10 @@ impl Ledger {
             let err = processed
                 .result
                 .err()
-                .unwrap_or(TransactionError::InvalidProgramForExecution);
+                .ok_or_else(|| internal("processed without metadata"))?;
             return Err(preflight_failure(
                 format!("Transaction refused by the bank: {err}"),
-                refused(err),
+                bare_result(Some(err)),
             ));
         };
         let mut post = Vec::with_capacity(keys.len());
@@ -334,6 +333,7 @@ impl Ledger {
         for (k, a) in keys.iter().zip(&post) {
             self.index.observe(k, a.as_ref());
         }
+        self.index_table_entries(&post).await?;
         let writable = loaded.writable();
         let record = Record {
             slot: self.slot,
@@ -346,6 +346,26 @@ impl Ledger {
         self.notify_signature(&signature, processed.result.err());
         self.notify_written(&writable).await?;
         Ok(signature)
+    }
+
+    /// Lookup tables among `accounts` (created or extended): their entries
+    /// join the index.
+    async fn index_table_entries(&mut self, accounts: &[Option<Account>]) -> Result<(), Error> {
+        for a in accounts.iter().flatten() {
+            if a.owner != solana_address_lookup_table_interface::program::ID {
+                continue;
+            }
+            let Ok(table) = AddressLookupTable::deserialize(&a.data) else {
+                continue;
+            };
+            for address in table.addresses.iter() {
+                if !self.index.contains(address) {
+                    let account = self.get_account(address).await?;
+                    self.index.observe(address, account.as_ref());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Token balances of the token accounts among `accounts` (by key index).

@@ -40,6 +40,11 @@ impl Index {
         }
     }
 
+    /// Whether `address` was seen existing.
+    pub fn contains(&self, address: &Pubkey) -> bool {
+        self.owner_of.contains_key(address)
+    }
+
     /// Addresses last seen owned by `owner`, in address order.
     pub fn owned_by(&self, owner: &Pubkey) -> Vec<Pubkey> {
         self.by_owner

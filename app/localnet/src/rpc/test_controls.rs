@@ -10,7 +10,7 @@
 //!   its push-feed account; `price` and `conf` are integers with `exponent`
 //!   (default −8). Without `publishTime` the price is held live (republished
 //!   with the current time every clock second, as a sponsored feed); with it,
-//!   written once and left alone.
+//!   written once and left alone. Either ends a `--prices` replay on that feed.
 //! - `localnet_mintCollateral [owner, amount]` → `{signature, tokenAccount,
 //!   amount}`: the faucet; mints `amount` base units of the collateral mint to
 //!   the owner's associated token account (created if missing), in one
