@@ -18,6 +18,7 @@ use solana_rpc_client_types::config::{
 use solana_rpc_client_types::request::MAX_GET_SIGNATURE_STATUSES_QUERY_ITEMS;
 use solana_rpc_client_types::response::RpcBlockhash;
 use solana_signature::Signature;
+use solana_signer::Signer;
 use solana_transaction::sanitized::MAX_TX_ACCOUNT_LOCKS;
 use solana_transaction::versioned::VersionedTransaction;
 use solana_transaction_status::{
@@ -163,12 +164,7 @@ pub fn register(io: &mut Io) {
         let _: Option<RpcRequestAirdropConfig> = args.optional(2, "config")?;
         s.run(move |l| {
             Box::pin(async move {
-                let payer = l.ctx.payer.insecure_clone();
-                let ix = solana_system_interface::instruction::transfer(
-                    &solana_signer::Signer::pubkey(&payer),
-                    &to,
-                    lamports,
-                );
+                let ix = solana_system_interface::instruction::transfer(&l.ctx.payer.pubkey(), &to, lamports);
                 let sig = l.send_own(&[ix], &[], "airdrop", Preflight::Simulate).await?;
                 Ok(sig.to_string())
             })

@@ -22,6 +22,7 @@ use coverage_sdk::pyth::PriceUpdate;
 use jsonrpc_core::Error;
 use serde::Deserialize;
 use serde_json::json;
+use solana_signer::Signer;
 
 use super::{invalid_param, method, Io};
 use crate::ledger::execute::Preflight;
@@ -97,7 +98,7 @@ pub fn register(io: &mut Io) {
             Box::pin(async move {
                 let faucet = l.faucet.as_ref().ok_or_else(|| internal("no faucet"))?;
                 let (mint, authority) = (faucet.mint, faucet.authority.insecure_clone());
-                let payer = solana_signer::Signer::pubkey(&l.ctx.payer);
+                let payer = l.ctx.payer.pubkey();
                 let token = anchor_spl::token::ID;
                 let ata = get_associated_token_address_with_program_id(&owner, &mint, &token);
                 let ixs = [
@@ -108,7 +109,7 @@ pub fn register(io: &mut Io) {
                         &token,
                         &mint,
                         &ata,
-                        &solana_signer::Signer::pubkey(&authority),
+                        &authority.pubkey(),
                         &[],
                         amount,
                     )
