@@ -277,8 +277,9 @@ async fn every_method_through_the_official_clients() {
     );
     let pre: Vec<u64> = meta.pre_balances;
     let post: Vec<u64> = meta.post_balances;
-    assert!(
-        pre[0] - post[0] >= 5_000,
+    assert_eq!(
+        pre[0] - post[0],
+        5_000 + rent,
         "the payer paid the fee and the share account's rent"
     );
     let pre_tokens = Option::<Vec<_>>::from(meta.pre_token_balances).unwrap();
@@ -440,6 +441,7 @@ async fn every_method_through_the_official_clients() {
 
     // ---- a priority fee, seen by getTransaction and getRecentPrioritizationFees (alone in its block)
     block_after(&client, &bought).await;
+    let lamports_before = client.get_balance(&staker.pubkey()).await.unwrap();
     let priced = send(
         &client,
         &[
@@ -466,6 +468,8 @@ async fn every_method_through_the_official_clients() {
         .unwrap()
         .fee;
     assert_eq!(fee, 5_000 + 200, "1 000 micro-lamports × 200 000 units");
+    let charged = lamports_before - client.get_balance(&staker.pubkey()).await.unwrap();
+    assert_eq!(charged, fee, "the fee reported is the fee the bank charged");
     let fees = client.get_recent_prioritization_fees(&[keys.vault()]).await.unwrap();
     assert!(fees.iter().any(|f| f.prioritization_fee == 1_000), "{fees:?}");
 

@@ -20,16 +20,24 @@
 //! the runtime's and the bytecode programs' lines).
 //!
 //! # Time
-//! The bank's clock follows wall time `speed` times faster; a slot is 400 ms
-//! of that ledger time. A block closes when it holds transactions and is
-//! 400 ms old (wall time), at the slot the clock stands for; an idle ledger
-//! makes no blocks (each costs the bank ~150 KB it never frees), so a
-//! blockhash stays valid for 150 blocks — about a minute under load, longer
-//! when idle. `localnet_advanceClock` jumps the clock and makes a block.
+//! The bank's clock follows wall time `speed` times faster (plus
+//! `localnet_advanceClock`); a slot is 400 ms of that ledger time. A block
+//! closes when it holds transactions and is 400 ms old (wall time), at the
+//! slot the clock stands for (skipping slots after idle time, as a cluster
+//! skips them); an idle ledger makes no blocks, since each costs the bank
+//! ~150 KB it never frees. The block height counts blocks, each registering
+//! one blockhash, so a blockhash is valid for 150 blocks
+//! (`lastValidBlockHeight`): about a minute under load, longer when idle.
+//! `getSlot` at `finalized` is the rooted parent of the working slot (a
+//! recent slot for creating a lookup table).
+//!
 //! The deployment is applied `cooldown + withdraw window + 1 day + 1 hour`
 //! before the start time (markets open for cover sales that long after
 //! creation), then the clock jumps to the start: wall time, or with
-//! `--prices` the first row's publish time.
+//! `--prices` the earliest first row's publish time. Each market's feed is
+//! then republished live at a healthy price (1.00 USD) with the current time
+//! every clock second; a replayed CSV writes each row at its own publish
+//! time and holds it, republished, until the next (see [`ledger::feeds`]).
 //!
 //! # Methods
 //! Reads (HTTP): getAccountInfo, getMultipleAccounts (base58, base64,

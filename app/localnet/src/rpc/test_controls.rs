@@ -105,15 +105,8 @@ pub fn register(io: &mut Io) {
                     spl_associated_token_account::instruction::create_associated_token_account_idempotent(
                         &payer, &owner, &mint, &token,
                     ),
-                    spl_token_2022::instruction::mint_to(
-                        &token,
-                        &mint,
-                        &ata,
-                        &authority.pubkey(),
-                        &[],
-                        amount,
-                    )
-                    .map_err(internal)?,
+                    spl_token_2022::instruction::mint_to(&token, &mint, &ata, &authority.pubkey(), &[], amount)
+                        .map_err(internal)?,
                 ];
                 let signature = l.send_own(&ixs, &[&authority], "faucet", Preflight::Simulate).await?;
                 Ok(json!({ "signature": signature.to_string(), "tokenAccount": ata.to_string(), "amount": amount }))
