@@ -170,6 +170,18 @@ async fn send(
     client.send_and_confirm_transaction(&tx).await
 }
 
+/// A processed transaction (any version), JSON-encoded.
+async fn record(
+    client: &RpcClient,
+    signature: &solana_signature::Signature,
+) -> solana_transaction_status_client_types::EncodedConfirmedTransactionWithStatusMeta {
+    let config = RpcTransactionConfig {
+        max_supported_transaction_version: Some(0),
+        ..RpcTransactionConfig::default()
+    };
+    client.get_transaction_with_config(signature, config).await.unwrap()
+}
+
 /// 100 USDC of cover for 30 days, at most 1 000 USDC of premium.
 async fn buy(
     client: &RpcClient,
@@ -453,20 +465,7 @@ async fn every_method_through_the_official_clients() {
     )
     .await
     .unwrap();
-    let fee = client
-        .get_transaction_with_config(
-            &priced,
-            RpcTransactionConfig {
-                max_supported_transaction_version: Some(0),
-                ..RpcTransactionConfig::default()
-            },
-        )
-        .await
-        .unwrap()
-        .transaction
-        .meta
-        .unwrap()
-        .fee;
+    let fee = record(&client, &priced).await.transaction.meta.unwrap().fee;
     assert_eq!(fee, 5_000 + 200, "1 000 micro-lamports × 200 000 units");
     let charged = lamports_before - client.get_balance(&staker.pubkey()).await.unwrap();
     assert_eq!(charged, fee, "the fee reported is the fee the bank charged");
@@ -575,16 +574,7 @@ async fn every_method_through_the_official_clients() {
     let v0 = VersionedTransaction::try_new(solana_message::VersionedMessage::V0(message), &[&staker]).unwrap();
     let v0_sig = client.send_and_confirm_transaction(&v0).await.unwrap();
     assert_eq!(token_amount(&client, &staker_usdc).await, 470 * USDC);
-    let v0_tx = client
-        .get_transaction_with_config(
-            &v0_sig,
-            RpcTransactionConfig {
-                max_supported_transaction_version: Some(0),
-                ..RpcTransactionConfig::default()
-            },
-        )
-        .await
-        .unwrap();
+    let v0_tx = record(&client, &v0_sig).await;
     assert_eq!(
         v0_tx.transaction.version,
         Some(solana_transaction::versioned::TransactionVersion::Number(0))
