@@ -91,14 +91,24 @@ pub async fn run(args: &LocalnetArgs) -> Result<()> {
     } else {
         "error".to_string()
     };
-    let localnet = Localnet::start(Options {
+    let started = Localnet::start(Options {
         port: args.port,
         deployment,
         replays,
         speed: args.speed,
         log_filter,
     })
-    .await?;
+    .await;
+    let localnet = match started {
+        Ok(l) => l,
+        Err(e) => {
+            // stdout back, for the error under --json
+            use std::os::fd::AsRawFd;
+            // SAFETY: plain descriptor duplication of a descriptor we own.
+            unsafe { libc::dup2(stdout.as_raw_fd(), 1) };
+            return Err(e);
+        }
+    };
     // handlers first: a script may signal as soon as it reads the line
     use tokio::signal::unix::{signal, SignalKind};
     let (mut int, mut term) = (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?);
