@@ -9,6 +9,7 @@ mod backtest;
 mod chart;
 mod cluster;
 mod demo;
+mod localnet;
 mod output;
 mod risk;
 mod roles;
@@ -85,6 +86,8 @@ pub enum Command {
     Risk(risk::RiskArgs),
     /// Replay a price CSV (publish_time,price,conf) through the real program on an embedded bank.
     Backtest(backtest::BacktestArgs),
+    /// A local Solana JSON-RPC endpoint (and websocket) serving the real program on an embedded bank.
+    Localnet(localnet::LocalnetArgs),
 }
 
 fn main() {
@@ -119,6 +122,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Demo { out } => demo::run(cli.json, out.clone()).await,
         Command::Backtest(args) => backtest::run(args, cli.json).await,
+        Command::Localnet(args) => localnet::run(args).await,
         Command::Risk(args) => risk::run(&cli, args).await,
         Command::Pool { cmd } => roles::pool(&cli, cmd).await,
         Command::Market { cmd } => roles::market(&cli, cmd).await,

@@ -200,57 +200,19 @@ impl BankTransport {
     /// Creates a mint of the classic SPL Token program with `decimals`;
     /// returns it and its mint authority.
     pub async fn create_mint(&mut self, decimals: u8) -> Result<(Pubkey, Keypair)> {
-        use anchor_lang::solana_program::program_pack::Pack;
-        use anchor_spl::token_2022::spl_token_2022;
-        let mint = Keypair::new();
-        let authority = Keypair::new();
-        let rent = self.ctx.banks_client.get_rent().await?;
-        let len = spl_token_2022::state::Mint::LEN;
-        let ixs = [
-            solana_system_interface::instruction::create_account(
-                &self.payer(),
-                &mint.pubkey(),
-                rent.minimum_balance(len),
-                len as u64,
-                &anchor_spl::token::ID,
-            ),
-            spl_token_2022::instruction::initialize_mint2(
-                &anchor_spl::token::ID,
-                &mint.pubkey(),
-                &authority.pubkey(),
-                None,
-                decimals,
-            )?,
-        ];
-        self.send(&ixs, &[&mint], SendMode::Send).await?;
-        Ok((mint.pubkey(), authority))
+        crate::setup::create_mint(self, decimals).await
     }
 
     /// The associated token account of `owner` for `mint` (classic SPL Token), created if missing.
     pub async fn token_account(&mut self, mint: &Pubkey, owner: &Pubkey) -> Result<Pubkey> {
-        use anchor_spl::associated_token::{
-            get_associated_token_address_with_program_id, spl_associated_token_account,
-        };
-        let ata = get_associated_token_address_with_program_id(owner, mint, &anchor_spl::token::ID);
-        if self.account(&ata).await?.is_none() {
-            let ix = spl_associated_token_account::instruction::create_associated_token_account_idempotent(
-                &self.payer(),
-                owner,
-                mint,
-                &anchor_spl::token::ID,
-            );
-            self.send(&[ix], &[], SendMode::Send).await?;
-        }
-        Ok(ata)
+        crate::setup::token_account(self, mint, owner).await
     }
 
     /// Mints `amount` of `mint` to `to`.
     pub async fn mint_to(&mut self, mint: &Pubkey, authority: &Keypair, to: &Pubkey, amount: u64) -> Result<()> {
-        use anchor_spl::token_2022::spl_token_2022;
-        let ix =
-            spl_token_2022::instruction::mint_to(&anchor_spl::token::ID, mint, to, &authority.pubkey(), &[], amount)?;
-        self.send(&[ix], &[authority], SendMode::Send).await?;
-        Ok(())
+        crate::setup::mint_to(self, mint, authority, to, amount)
+            .await
+            .map(|_| ())
     }
 
     /// Sends lamports from the payer.
@@ -283,12 +245,7 @@ impl BankTransport {
     /// 6-decimal collateral mint; the bank payer is creator and authority.
     /// Returns the pool keys, the mint authority and the treasury.
     pub async fn deploy(&mut self, d: &crate::config::Deployment) -> Result<(crate::ix::PoolKeys, Keypair, Pubkey)> {
-        let (mint, mint_authority) = self.create_mint(6).await?;
-        let payer = self.payer();
-        let treasury = self.token_account(&mint, &payer).await?;
-        let (keys, steps) = crate::config::plan(self, d, mint, treasury, anchor_spl::token::ID, payer).await?;
-        crate::config::apply(self, &steps, None, SendMode::Send).await?;
-        Ok((keys, mint_authority, treasury))
+        crate::setup::deploy(self, d).await
     }
 }
 

@@ -141,6 +141,15 @@ pub struct MarketConfig {
     pub activation_delay_secs: u32,
 }
 
+/// A feed id from a known name (`USDC/USD`, see [`FEEDS`]) or from hex.
+pub fn feed_id(feed: &str) -> Result<[u8; 32]> {
+    let hex = FEEDS.iter().find(|(n, _)| *n == feed).map_or(feed, |(_, h)| *h);
+    parse_feed_id(hex).with_context(|| {
+        let names: Vec<&str> = FEEDS.iter().map(|(n, _)| *n).collect();
+        format!("feed {feed:?}: a feed id in hex or a known name ({})", names.join(", "))
+    })
+}
+
 /// USD → price units (1e-8), rounded to the nearest unit.
 pub fn usd(x: f64) -> Result<u64> {
     if !(x.is_finite() && x > 0.0 && x < 1e10) {
@@ -173,12 +182,7 @@ impl Deployment {
 impl MarketConfig {
     /// The feed id this market observes.
     pub fn feed_id(&self) -> Result<[u8; 32]> {
-        let hex = FEEDS
-            .iter()
-            .find(|(n, _)| *n == self.feed)
-            .map(|(_, h)| *h)
-            .unwrap_or(&self.feed);
-        parse_feed_id(hex).with_context(|| format!("market {}: feed {}", self.name, self.feed))
+        feed_id(&self.feed).with_context(|| format!("market {}", self.name))
     }
 
     /// `create_market` arguments.

@@ -16,6 +16,7 @@ pub mod pyth;
 pub mod quote;
 #[cfg(feature = "bank")]
 pub mod scenario;
+pub mod setup;
 pub mod tables;
 pub mod transport;
 pub mod tx;
