@@ -433,6 +433,11 @@ impl Keeper {
         }
         let payer = t.payer();
         let slot = t.slot().await?;
+        let slot_hashes = t
+            .account(&tables::SLOT_HASHES_SYSVAR)
+            .await?
+            .map(|a| a.data)
+            .unwrap_or_default();
         for (table, meta) in t.lookup_tables(&payer).await? {
             let Some(market_address) = table.addresses.first() else {
                 continue;
@@ -454,7 +459,7 @@ impl Keeper {
                         json!({"level": "info", "action": "deactivate_lookup_table", "table": table.key.to_string()}),
                     );
                 }
-            } else if tables::closable(&meta, slot) {
+            } else if tables::closable(&meta, slot, &slot_hashes) {
                 self.send(t, &[tables::close(&table.key, &payer)]).await?;
                 self.metrics.lookup_tables_closed.inc();
                 self.emit(json!({"level": "info", "action": "close_lookup_table", "table": table.key.to_string()}));

@@ -24,8 +24,8 @@ use crate::tx::{self, AddressLookupTableAccount};
 
 /// Addresses one table can hold.
 pub const TABLE_CAPACITY: usize = 256;
-/// Slots a deactivated table waits before it may be closed (the SlotHashes
-/// sysvar's length: the deactivation slot must have left it).
+/// Slots a deactivated table waits before it may be closed, at least (the
+/// SlotHashes sysvar's length: the deactivation slot must have left it).
 pub const DEACTIVATION_COOLDOWN_SLOTS: u64 = 512;
 
 /// Creates tables holding `fixed` then consecutive runs of `addresses`
@@ -104,7 +104,17 @@ pub fn close(table: &Pubkey, authority: &Pubkey) -> Instruction {
     alt::close_lookup_table(*table, *authority, *authority)
 }
 
-/// Whether a table deactivated as `meta` says may be closed at `slot`.
-pub fn closable(meta: &LookupTableMeta, slot: u64) -> bool {
-    meta.deactivation_slot != u64::MAX && slot > meta.deactivation_slot.saturating_add(DEACTIVATION_COOLDOWN_SLOTS)
+/// Whether a table deactivated as `meta` says may be closed now: the lookup
+/// table program's own rule — its deactivation slot is neither the current
+/// slot nor among the recent slots of the SlotHashes sysvar (`slot_hashes`:
+/// the sysvar account's data).
+pub fn closable(meta: &LookupTableMeta, slot: u64, slot_hashes: &[u8]) -> bool {
+    if meta.deactivation_slot == u64::MAX || meta.deactivation_slot == slot {
+        return false;
+    }
+    let recent: Vec<(u64, solana_hash::Hash)> = bincode::deserialize(slot_hashes).unwrap_or_default();
+    !recent.iter().any(|(s, _)| *s == meta.deactivation_slot)
 }
+
+/// The SlotHashes sysvar's address.
+pub const SLOT_HASHES_SYSVAR: Pubkey = anchor_lang::pubkey!("SysvarS1otHashes111111111111111111111111111");
