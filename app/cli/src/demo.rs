@@ -7,7 +7,6 @@
 use std::path::PathBuf;
 
 use anchor_lang::prelude::Pubkey;
-use anchor_lang::{InstructionData, ToAccountMetas};
 use anyhow::{Context, Result};
 use coverage_pool::state::{Market, MarketStatus, Pool, PremiumLedger};
 use coverage_sdk::bank::BankTransport;
@@ -209,50 +208,25 @@ pub async fn play(
         ));
     }
     // an integrator: the example lender insures a loan by CPI, its PDA buys and pays
-    let insurer = Pubkey::find_program_address(&[example_lender::INSURER_SEED], &example_lender::ID).0;
+    let insurer = coverage_sdk::scenario::lender_insurer();
     bank.airdrop(&insurer, 1_000_000_000).await?;
     let insurer_usdc = bank.token_account(&keys.collateral_mint, &insurer).await?;
     bank.mint_to(&keys.collateral_mint, &mint_auth, &insurer_usdc, 10_000 * ONE)
         .await?;
     let borrower = wallet(&mut bank, &keys, &mint_auth, 0).await?;
     let m: Market = fetch(&mut bank, &usdc_market).await?;
-    let loan = Pubkey::find_program_address(
-        &[
-            example_lender::LOAN_SEED,
-            borrower.kp.pubkey().as_ref(),
-            &1u64.to_le_bytes(),
-        ],
-        &example_lender::ID,
-    )
-    .0;
-    let originate = anchor_lang::solana_program::instruction::Instruction {
-        program_id: example_lender::ID,
-        accounts: example_lender::accounts::OriginateLoan {
-            borrower: borrower.kp.pubkey(),
-            loan,
-            insurer,
-            insurer_collateral: insurer_usdc,
-            pool: keys.pool,
-            ledger: keys.ledger(),
-            market: usdc_market,
-            book: m.book,
-            policy: pda::policy(&usdc_market, m.policy_count).0,
-            collateral_mint: keys.collateral_mint,
-            vault: keys.vault(),
-            price_update: usdc_account,
-            token_program: keys.token_program,
-            system_program: anchor_lang::system_program::ID,
-            coverage_program: coverage_pool::ID,
-        }
-        .to_account_metas(None),
-        data: example_lender::instruction::OriginateLoan {
-            loan_id: 1,
-            principal: 50_000 * ONE,
-            days: 30,
-            max_premium: 1_000 * ONE,
-        }
-        .data(),
-    };
+    let originate = coverage_sdk::scenario::lender_originate(
+        &keys,
+        &usdc_market,
+        &m,
+        &borrower.kp.pubkey(),
+        &insurer_usdc,
+        &usdc_account,
+        1,
+        50_000 * ONE,
+        30,
+        1_000 * ONE,
+    );
     bank.send(&[originate], &[&borrower.kp], SendMode::Send).await?;
     policies += 1;
     say("  a lender program insures a 50 000.000000 USDC loan by CPI: its PDA buys and pays the cover".to_string());

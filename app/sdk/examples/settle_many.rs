@@ -11,12 +11,33 @@ use coverage_sdk::keeper::{Keeper, KeeperConfig};
 use coverage_sdk::scenario::{triggered_market_with_policies, COVER};
 use coverage_sdk::transport::{fetch, Transport};
 
+/// The programs' `msg!` lines print to stdout natively: move them to
+/// /dev/null and keep a handle on the real stdout for the report.
+fn quiet_program_logs() -> std::fs::File {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let devnull = std::fs::OpenOptions::new().write(true).open("/dev/null").unwrap();
+    // SAFETY: plain descriptor duplication; the returned File owns the new descriptor.
+    unsafe {
+        let real = libc::dup(1);
+        libc::dup2(devnull.as_raw_fd(), 1);
+        std::fs::File::from_raw_fd(real)
+    }
+}
+
+macro_rules! report {
+    ($out:expr, $($fmt:tt)*) => {{
+        use std::io::Write;
+        writeln!($out, $($fmt)*)?;
+    }};
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     // quiet: solana-program-test logs every instruction unless told otherwise
     if std::env::var_os("RUST_LOG").is_none() {
         std::env::set_var("RUST_LOG", "off");
     }
+    let mut out = quiet_program_logs();
     let n: usize = std::env::args()
         .nth(1)
         .map(|a| a.parse())
@@ -24,7 +45,8 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or(10_000);
     let started = Instant::now();
     let mut s = triggered_market_with_policies(n).await?;
-    println!(
+    report!(
+        out,
         "set-up: {n} policies of distinct owners, market triggered ({} transactions, {:.1} s)",
         s.setup_transactions,
         started.elapsed().as_secs_f64()
@@ -59,15 +81,17 @@ async fn main() -> anyhow::Result<()> {
     let batches = keeper.metrics.settle_batches.get();
     let tables = keeper.metrics.lookup_tables.get();
     let table_transactions = used - batches - 1 - tables; // minus settlements, the release, the deactivations
-    println!(
+    report!(
+        out,
         "keeper: {used} transactions in {wall:.1} s — {batches} settlements (⌈{n} / 28⌉ = {}), {tables} lookup tables in {table_transactions} transactions, {tables} deactivations, 1 release",
         n.div_ceil(28)
     );
-    println!(
+    report!(
+        out,
         "        a legacy-only keeper would need ⌈{n} / 12⌉ = {} settlements",
         n.div_ceil(12)
     );
-    println!("every one of the {n} owners was paid exactly {COVER} once");
+    report!(out, "every one of the {n} owners was paid exactly {COVER} once");
     // after the cooldown the next pass closes the tables (rent back)
     let payer = s.bank.payer();
     let slot = s.bank.slot().await?;
@@ -77,7 +101,8 @@ async fn main() -> anyhow::Result<()> {
     let before = s.bank.sent;
     keeper.tick(&mut s.bank).await?;
     anyhow::ensure!(s.bank.lookup_tables(&payer).await?.is_empty(), "tables closed");
-    println!(
+    report!(
+        out,
         "after the deactivation cooldown: {} tables closed in {} transactions (rent back)",
         keeper.metrics.lookup_tables_closed.get(),
         s.bank.sent - before

@@ -269,6 +269,28 @@ impl BankTransport {
         crate::tx::build(&self.ctx.payer, &all, signers, tables, blockhash)
     }
 
+    /// Sends `ixs` (through `tables` when given) and returns the compute
+    /// units the transaction consumed, from the bank's transaction metadata.
+    /// Natively the programs' own instructions are not metered (only the
+    /// ELF programs they call are): meaningful on the SBF VM ([`runs_on_sbf`]).
+    pub async fn send_metered(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+        tables: &[AddressLookupTableAccount],
+    ) -> Result<u64> {
+        self.nonce += 1;
+        let blockhash = self.ctx.banks_client.get_latest_blockhash().await?;
+        let tx = self.build(self.nonce, ixs, signers, tables, blockhash)?;
+        crate::tx::check(&tx)?;
+        let out = self.ctx.banks_client.process_transaction_with_metadata(tx).await?;
+        out.result
+            .map_err(|e| anyhow!(crate::errors::explain(&format!("{e:?}"))))?;
+        self.sent += 1;
+        self.track_new_tables(ixs);
+        Ok(out.metadata.map(|m| m.compute_units_consumed).unwrap_or(0))
+    }
+
     /// Remembers the lookup tables `ixs` created.
     fn track_new_tables(&mut self, ixs: &[Instruction]) {
         use crate::tx::lookup_table;

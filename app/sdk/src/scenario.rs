@@ -40,57 +40,14 @@ pub struct Settlement {
 /// Builds the scenario with `n` policies (each of [`COVER`], 30 days, its own owner).
 pub async fn triggered_market_with_policies(n: usize) -> Result<Settlement> {
     let d = Deployment::parse(include_str!("../../../migrations/demo.toml"))?;
-    let mut bank = BankTransport::start(OPEN - d.pool.market_opening_delay()).await?;
-    let (keys, mint_authority, _) = bank.deploy(&d).await?;
-    bank.set_time(OPEN).await?;
-    let payer = bank.payer_keypair();
+    let (mut bank, keys, mint_authority) = open_pool(&d).await?;
     let market = crate::pda::market(&keys.pool, 0).0;
     let feed = d.markets[0].feed_id()?;
     let feed_account = push_feed_address(&feed, SPONSORED_SHARD);
-
-    // capital for every policy (the bank payer stakes and pays the premiums)
     let cover_total = COVER * n as u64;
-    let capital = (cover_total * 2).max(1_000_000_000);
-    let payer_usdc = bank.token_account(&keys.collateral_mint, &payer.pubkey()).await?;
-    bank.mint_to(&keys.collateral_mint, &mint_authority, &payer_usdc, capital * 2)
-        .await?;
-    let shares = bank.token_account(&keys.share_mint(0), &payer.pubkey()).await?;
-    let deposit = ix::deposit(&payer.pubkey(), &keys, 0, &payer_usdc, &shares, capital, 0);
-    bank.send(&[deposit], &[], SendMode::Send).await?;
+    let payer_usdc = fund_and_stake(&mut bank, &keys, &mint_authority, (cover_total * 2).max(1_000_000_000)).await?;
     bank.install_price(&feed_account, &PriceUpdate::new(feed, 100_000_000, 10_000, OPEN));
-
-    // owners and their collateral accounts, as many creations a transaction as fit
-    let owners: Vec<Keypair> = (0..n).map(|_| Keypair::new()).collect();
-    let creates: Vec<_> = owners
-        .iter()
-        .map(|o| {
-            anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent(
-                &payer.pubkey(),
-                &o.pubkey(),
-                &keys.collateral_mint,
-                &keys.token_program,
-            )
-        })
-        .collect();
-    send_in_batches(&mut bank, &creates, |_| Vec::new()).await?;
-
-    // each owner buys (signs as buyer); the bank payer pays premium and rent
-    let buys: Vec<_> = owners
-        .iter()
-        .enumerate()
-        .map(|(i, o)| {
-            let k = BuyCoverKeys {
-                keys,
-                market,
-                policy_id: i as u64,
-                payer_collateral: payer_usdc,
-                price_update: feed_account,
-            };
-            ix::buy_cover(&o.pubkey(), &payer.pubkey(), &k, COVER, 30, u64::MAX)
-        })
-        .collect();
-    let signers: Vec<&Keypair> = owners.iter().collect();
-    send_in_batches(&mut bank, &buys, |range| signers[range].to_vec()).await?;
+    let owners = buy_for_owners(&mut bank, &keys, &market, &feed_account, &payer_usdc, n).await?;
 
     // a depeg from ten minutes later, for an hour: every policy is in force
     let start = OPEN + 600;
@@ -111,17 +68,6 @@ pub async fn triggered_market_with_policies(n: usize) -> Result<Settlement> {
     );
     ensure!(m.settlement.eligible_cover == cover_total, "every policy is eligible");
     let policies = (0..n as u64).map(|i| crate::pda::policy(&market, i).0).collect();
-    let owners = owners
-        .iter()
-        .map(|o| {
-            let ata = anchor_spl::associated_token::get_associated_token_address_with_program_id(
-                &o.pubkey(),
-                &keys.collateral_mint,
-                &keys.token_program,
-            );
-            (o.pubkey(), ata)
-        })
-        .collect();
     let setup_transactions = bank.sent;
     Ok(Settlement {
         bank,
@@ -131,6 +77,93 @@ pub async fn triggered_market_with_policies(n: usize) -> Result<Settlement> {
         policies,
         setup_transactions,
     })
+}
+
+/// A bank with the pool of deployment `d`, created the governance delay
+/// before [`OPEN`] and the clock at [`OPEN`] (its markets open). Returns the
+/// bank, the pool and the collateral's mint authority.
+pub async fn open_pool(d: &Deployment) -> Result<(BankTransport, PoolKeys, Keypair)> {
+    let mut bank = BankTransport::start(OPEN - d.pool.market_opening_delay()).await?;
+    let (keys, mint_authority, _) = bank.deploy(d).await?;
+    bank.set_time(OPEN).await?;
+    Ok((bank, keys, mint_authority))
+}
+
+/// Mints `capital × 2` collateral to the bank payer, stakes `capital` in the
+/// junior tranche; returns the payer's collateral account.
+pub async fn fund_and_stake(
+    bank: &mut BankTransport,
+    keys: &PoolKeys,
+    mint_authority: &Keypair,
+    capital: u64,
+) -> Result<Pubkey> {
+    let payer = bank.payer();
+    let payer_usdc = bank.token_account(&keys.collateral_mint, &payer).await?;
+    bank.mint_to(&keys.collateral_mint, mint_authority, &payer_usdc, capital * 2)
+        .await?;
+    let shares = bank.token_account(&keys.share_mint(0), &payer).await?;
+    let deposit = ix::deposit(&payer, keys, 0, &payer_usdc, &shares, capital, 0);
+    bank.send(&[deposit], &[], SendMode::Send).await?;
+    Ok(payer_usdc)
+}
+
+/// `n` new owners, each with a collateral token account, each buying one
+/// policy of [`COVER`] for 30 days on `market` (signing as buyer; the bank
+/// payer pays premium and rent from `payer_usdc`), as many a transaction as
+/// fit. The market's price at `feed_account` must be fresh and healthy.
+/// Returns each owner and its collateral account.
+pub async fn buy_for_owners(
+    bank: &mut BankTransport,
+    keys: &PoolKeys,
+    market: &Pubkey,
+    feed_account: &Pubkey,
+    payer_usdc: &Pubkey,
+    n: usize,
+) -> Result<Vec<(Pubkey, Pubkey)>> {
+    let payer = bank.payer();
+    let first_id = fetch::<coverage_pool::state::Market, _>(bank, market)
+        .await?
+        .policy_count;
+    let owners: Vec<Keypair> = (0..n).map(|_| Keypair::new()).collect();
+    let creates: Vec<_> = owners
+        .iter()
+        .map(|o| {
+            anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent(
+                &payer,
+                &o.pubkey(),
+                &keys.collateral_mint,
+                &keys.token_program,
+            )
+        })
+        .collect();
+    send_in_batches(bank, &creates, |_| Vec::new()).await?;
+    let buys: Vec<_> = owners
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let k = BuyCoverKeys {
+                keys: *keys,
+                market: *market,
+                policy_id: first_id + i as u64,
+                payer_collateral: *payer_usdc,
+                price_update: *feed_account,
+            };
+            ix::buy_cover(&o.pubkey(), &payer, &k, COVER, 30, u64::MAX)
+        })
+        .collect();
+    let signers: Vec<&Keypair> = owners.iter().collect();
+    send_in_batches(bank, &buys, |range| signers[range].to_vec()).await?;
+    Ok(owners
+        .iter()
+        .map(|o| {
+            let ata = anchor_spl::associated_token::get_associated_token_address_with_program_id(
+                &o.pubkey(),
+                &keys.collateral_mint,
+                &keys.token_program,
+            );
+            (o.pubkey(), ata)
+        })
+        .collect())
 }
 
 /// Sends `ixs` in order, as many a transaction as fit; `signers(range)`
@@ -157,4 +190,62 @@ async fn send_in_batches<'a>(
         done += n;
     }
     Ok(())
+}
+
+/// The example lender's `originate_loan`: its `insurer` PDA buys `days` of
+/// cover for `principal` on `market` by CPI into `buy_cover`, paying from
+/// `insurer_collateral` (the integrator path of the README).
+#[allow(clippy::too_many_arguments)]
+pub fn lender_originate(
+    keys: &PoolKeys,
+    market: &Pubkey,
+    market_account: &coverage_pool::state::Market,
+    borrower: &Pubkey,
+    insurer_collateral: &Pubkey,
+    price_update: &Pubkey,
+    loan_id: u64,
+    principal: u64,
+    days: u16,
+    max_premium: u64,
+) -> anchor_lang::solana_program::instruction::Instruction {
+    use anchor_lang::{InstructionData, ToAccountMetas};
+    let insurer = lender_insurer();
+    let loan = Pubkey::find_program_address(
+        &[example_lender::LOAN_SEED, borrower.as_ref(), &loan_id.to_le_bytes()],
+        &example_lender::ID,
+    )
+    .0;
+    anchor_lang::solana_program::instruction::Instruction {
+        program_id: example_lender::ID,
+        accounts: example_lender::accounts::OriginateLoan {
+            borrower: *borrower,
+            loan,
+            insurer,
+            insurer_collateral: *insurer_collateral,
+            pool: keys.pool,
+            ledger: keys.ledger(),
+            market: *market,
+            book: market_account.book,
+            policy: crate::pda::policy(market, market_account.policy_count).0,
+            collateral_mint: keys.collateral_mint,
+            vault: keys.vault(),
+            price_update: *price_update,
+            token_program: keys.token_program,
+            system_program: anchor_lang::system_program::ID,
+            coverage_program: coverage_pool::ID,
+        }
+        .to_account_metas(None),
+        data: example_lender::instruction::OriginateLoan {
+            loan_id,
+            principal,
+            days,
+            max_premium,
+        }
+        .data(),
+    }
+}
+
+/// The example lender's insurer PDA (owner and payer of the cover it buys).
+pub fn lender_insurer() -> Pubkey {
+    Pubkey::find_program_address(&[example_lender::INSURER_SEED], &example_lender::ID).0
 }
