@@ -718,10 +718,12 @@ impl TestEnv {
     }
 }
 
-/// Signs with the payer plus `signers` and processes `ixs`. A memo with a
-/// process-wide counter makes every transaction unique, so the same
-/// instruction can be sent twice on one blockhash without `AlreadyProcessed`
-/// (waiting for a new blockhash costs a slot each time).
+/// Signs with the payer plus `signers` and processes `ixs`, after a
+/// compute-unit limit with a process-wide counter in it (1.3M–1.4M units):
+/// every transaction is unique, so the same instruction can be sent twice on
+/// one blockhash without `AlreadyProcessed` (waiting for a new blockhash costs
+/// a slot each time), and on the SBF VM no instruction is held to the default
+/// 200 000 units. Refuses (panics on) what a cluster would refuse.
 pub async fn send_tx(
     ctx: &mut ProgramTestContext,
     ixs: &[Instruction],
@@ -733,14 +735,10 @@ pub async fn send_tx(
     let payer = ctx.payer.insecure_clone();
     let mut all: Vec<&Keypair> = vec![&payer];
     all.extend_from_slice(signers);
-    let memo = Instruction {
-        program_id: MEMO_PROGRAM,
-        accounts: vec![],
-        data: NONCE.fetch_add(1, Ordering::Relaxed).to_string().into_bytes(),
-    };
-    let mut with_memo = ixs.to_vec();
-    with_memo.push(memo);
-    let tx = Transaction::new_signed_with_payer(&with_memo, Some(&payer.pubkey()), &all, blockhash);
+    let units = 1_400_000 - (NONCE.fetch_add(1, Ordering::Relaxed) % 100_000) as u32;
+    let mut with_limit = vec![solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_limit(units)];
+    with_limit.extend_from_slice(ixs);
+    let tx = Transaction::new_signed_with_payer(&with_limit, Some(&payer.pubkey()), &all, blockhash);
     assert_fits(&tx);
     ctx.banks_client.process_transaction(tx).await
 }

@@ -250,8 +250,11 @@ impl BankTransport {
 }
 
 impl BankTransport {
-    /// The transaction for `ixs` and a memo with a counter (so the same
-    /// instructions twice on one blockhash are two transactions).
+    /// The transaction for `ixs` as the RPC transport sends it: after a
+    /// compute-unit limit and a priority fee (so both transports send the
+    /// same sizes, and on the SBF VM an instruction may use more than the
+    /// default 200 000 units). The limit carries a counter (1.3M–1.4M units),
+    /// so the same instructions twice on one blockhash are two transactions.
     fn build(
         &self,
         nonce: u64,
@@ -260,12 +263,13 @@ impl BankTransport {
         tables: &[AddressLookupTableAccount],
         blockhash: solana_hash::Hash,
     ) -> Result<VersionedTransaction> {
-        let mut all = ixs.to_vec();
-        all.push(Instruction {
-            program_id: MEMO_PROGRAM,
-            accounts: vec![],
-            data: nonce.to_string().into_bytes(),
-        });
+        use solana_compute_budget_interface::ComputeBudgetInstruction;
+        let limit = crate::transport::MAX_COMPUTE_UNITS - (nonce % 100_000) as u32;
+        let mut all = vec![
+            ComputeBudgetInstruction::set_compute_unit_limit(limit),
+            ComputeBudgetInstruction::set_compute_unit_price(0),
+        ];
+        all.extend_from_slice(ixs);
         crate::tx::build(&self.ctx.payer, &all, signers, tables, blockhash)
     }
 

@@ -413,7 +413,10 @@ impl Keeper {
         let mut done = 0;
         while done < missing.len() {
             let rest = &missing[done..];
-            let most = rest.len().min(tx::MAX_ACCOUNT_LOCKS);
+            // a creation runs several instructions: the trace limit comes before the size
+            let most = rest
+                .len()
+                .min(tx::MAX_INSTRUCTION_TRACE / tx::CREATE_TOKEN_ACCOUNT_TRACE);
             let n = tx::largest_batch(most, |n| Ok(tx::fits(&t.transaction(&rest[..n], &[], &[])?)))?;
             anyhow::ensure!(n > 0, "not even one token account creation fits a transaction");
             self.send(t, &rest[..n]).await?;

@@ -166,6 +166,72 @@ pub async fn buy_for_owners(
         .collect())
 }
 
+/// `n` new stakers, each with 0.1 SOL, twice `amount` of collateral minted to it and a
+/// deposit of `amount` into `tranche` (as many deposits a transaction as fit). Returns
+/// each staker's keypair, collateral account and share account.
+pub async fn add_stakers(
+    bank: &mut BankTransport,
+    keys: &PoolKeys,
+    mint_authority: &Keypair,
+    tranche: u8,
+    amount: u64,
+    n: usize,
+) -> Result<Vec<(Keypair, Pubkey, Pubkey)>> {
+    use anchor_spl::associated_token::{
+        get_associated_token_address_with_program_id as ata, spl_associated_token_account::instruction as ata_ix,
+    };
+    let payer = bank.payer();
+    let stakers: Vec<Keypair> = (0..n).map(|_| Keypair::new()).collect();
+    let share_mint = keys.share_mint(tranche);
+    let mut setup = Vec::new();
+    for s in &stakers {
+        // lamports for the fees and rents a staker pays (a withdrawal request's)
+        setup.push(solana_system_interface::instruction::transfer(
+            &payer,
+            &s.pubkey(),
+            100_000_000,
+        ));
+        for mint in [&keys.collateral_mint, &share_mint] {
+            setup.push(ata_ix::create_associated_token_account_idempotent(
+                &payer,
+                &s.pubkey(),
+                mint,
+                &keys.token_program,
+            ));
+        }
+    }
+    send_in_batches(bank, &setup, |_| Vec::new()).await?;
+    let mints: Vec<_> = stakers
+        .iter()
+        .map(|s| {
+            anchor_spl::token_2022::spl_token_2022::instruction::mint_to(
+                &keys.token_program,
+                &keys.collateral_mint,
+                &ata(&s.pubkey(), &keys.collateral_mint, &keys.token_program),
+                &mint_authority.pubkey(),
+                &[],
+                amount * 2,
+            )
+        })
+        .collect::<std::result::Result<_, _>>()?;
+    send_in_batches(bank, &mints, |_| vec![mint_authority]).await?;
+    let out: Vec<(Keypair, Pubkey, Pubkey)> = stakers
+        .into_iter()
+        .map(|s| {
+            let collateral = ata(&s.pubkey(), &keys.collateral_mint, &keys.token_program);
+            let shares = ata(&s.pubkey(), &share_mint, &keys.token_program);
+            (s, collateral, shares)
+        })
+        .collect();
+    let deposits: Vec<_> = out
+        .iter()
+        .map(|(s, c, sh)| ix::deposit(&s.pubkey(), keys, tranche, c, sh, amount, 0))
+        .collect();
+    let signers: Vec<&Keypair> = out.iter().map(|(s, _, _)| s).collect();
+    send_in_batches(bank, &deposits, |range| signers[range].to_vec()).await?;
+    Ok(out)
+}
+
 /// Sends `ixs` in order, as many a transaction as fit; `signers(range)`
 /// gives the extra signers of the instructions in `range`.
 async fn send_in_batches<'a>(
@@ -175,8 +241,8 @@ async fn send_in_batches<'a>(
 ) -> Result<()> {
     let mut done = 0;
     while done < ixs.len() {
-        // no transaction holds more instructions than it may lock accounts
-        let rest = (ixs.len() - done).min(tx::MAX_ACCOUNT_LOCKS);
+        // every instruction here runs a few more by CPI: stay well inside the trace limit
+        let rest = (ixs.len() - done).min(tx::MAX_INSTRUCTION_TRACE / tx::CREATE_TOKEN_ACCOUNT_TRACE);
         let n = tx::largest_batch(rest, |n| {
             Ok(tx::fits(&bank.transaction(
                 &ixs[done..done + n],

@@ -28,6 +28,15 @@ pub const PACKET_DATA_SIZE: usize = 1_232;
 /// from lookup tables).
 pub const MAX_ACCOUNT_LOCKS: usize = 64;
 
+/// The most instructions one transaction may run, its top-level ones and
+/// every CPI they make (the runtime's instruction trace).
+pub const MAX_INSTRUCTION_TRACE: usize = 64;
+/// Instructions the associated-token program's idempotent create runs at
+/// most: itself, the token program's size query, the system program's
+/// create (or transfer, allocate and assign for a pre-funded address), and
+/// the token program's two initializations.
+pub const CREATE_TOKEN_ACCOUNT_TRACE: usize = 7;
+
 /// Signs `ixs` paid by `payer` (signing with `signers` too): a legacy message
 /// when `tables` is empty, else a v0 message compiled against them.
 pub fn build(

@@ -50,7 +50,7 @@ pub fn settle_policies_handler<'info>(ctx: Context<'info, SettlePolicies<'info>>
     require!(!market.settlement.released, ErrorCode::ReserveReleased);
     let pairs = ctx.remaining_accounts;
     require!(
-        !pairs.is_empty() && pairs.len() % 2 == 0 && pairs.len() / 2 <= MAX_SETTLE_BATCH,
+        !pairs.is_empty() && pairs.len().is_multiple_of(2) && pairs.len() / 2 <= MAX_SETTLE_BATCH,
         ErrorCode::MalformedBatch
     );
     for pair in pairs.chunks(2) {
