@@ -127,6 +127,17 @@ pub fn seeded_keypair(seed: u64, n: u64) -> Keypair {
     Keypair::new_from_array(secret)
 }
 
+/// The default pool with capital: 60 000 in the junior tranche (alice), 40 000
+/// in the senior (bob), max leverage 2x.
+pub async fn small_pool() -> (TestEnv, Staker, Staker) {
+    let mut env = TestEnv::new().await;
+    let alice = env.new_staker(60_000 * ONE).await;
+    let bob = env.new_staker(40_000 * ONE).await;
+    env.deposit(&alice, 0, 60_000 * ONE, 0).await.unwrap();
+    env.deposit(&bob, 1, 40_000 * ONE, 0).await.unwrap();
+    (env, alice, bob)
+}
+
 /// Starts a bank with the program loaded, the clock at a realistic date.
 pub async fn start_bank() -> ProgramTestContext {
     // both programs natively (coverage_pool and the example integrator), as the SDK's bank transport does

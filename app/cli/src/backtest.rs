@@ -131,7 +131,7 @@ pub async fn run(a: &BacktestArgs, json: bool) -> Result<()> {
     let text = std::fs::read_to_string(&a.prices).with_context(|| format!("reading {}", a.prices.display()))?;
     let rows = parse_csv(&text).with_context(|| format!("{}", a.prices.display()))?;
     use std::io::Write;
-    let mut stdout = crate::output::capture_program_logs();
+    let mut stdout = crate::output::capture_program_logs()?;
     let out = replay(&rows, a).await?;
     if json {
         writeln!(stdout, "{}", serde_json::to_string(&out)?)?;

@@ -105,7 +105,7 @@ async fn share_prices(bank: &mut BankTransport, keys: &PoolKeys) -> Result<Vec<u
 
 /// `cover demo`.
 pub async fn run(json_out: bool, out: Option<PathBuf>) -> Result<()> {
-    let stdout = std::cell::RefCell::new(crate::output::capture_program_logs());
+    let stdout = std::cell::RefCell::new(crate::output::capture_program_logs()?);
     play(json_out, out, false, &stdout).await.map(|_| ())
 }
 
@@ -218,7 +218,7 @@ pub async fn play(
     let originate = coverage_sdk::scenario::lender_originate(
         &keys,
         &usdc_market,
-        &m,
+        m.policy_count,
         &borrower.kp.pubkey(),
         &insurer_usdc,
         &usdc_account,

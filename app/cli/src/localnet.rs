@@ -53,24 +53,6 @@ fn replay(spec: &str, deployment: &Deployment) -> Result<Replay> {
     })
 }
 
-/// Points the process's stdout at stderr (`verbose`) or /dev/null, where
-/// native programs' `msg!` lines land, and returns the real stdout for the
-/// ready line.
-fn keep_stdout(verbose: bool) -> Result<std::fs::File> {
-    use std::os::fd::{AsRawFd, FromRawFd};
-    std::io::stdout().flush()?;
-    let null = std::fs::OpenOptions::new().write(true).open("/dev/null")?;
-    let target = if verbose { 2 } else { null.as_raw_fd() };
-    // SAFETY: plain descriptor duplication; the returned File owns the new descriptor.
-    unsafe {
-        let real = libc::dup(1);
-        if real < 0 || libc::dup2(target, 1) < 0 {
-            anyhow::bail!("redirecting stdout: {}", std::io::Error::last_os_error());
-        }
-        Ok(std::fs::File::from_raw_fd(real))
-    }
-}
-
 /// `cover localnet`.
 pub async fn run(args: &LocalnetArgs) -> Result<()> {
     let deployment = match &args.config {
@@ -85,7 +67,7 @@ pub async fn run(args: &LocalnetArgs) -> Result<()> {
         .iter()
         .map(|p| replay(p, &deployment))
         .collect::<Result<Vec<_>>>()?;
-    let mut stdout = keep_stdout(args.verbose)?;
+    let mut stdout = coverage_sdk::bank::redirect_program_logs(args.verbose).context("redirecting stdout")?;
     let log_filter = if args.verbose {
         "solana_runtime::message_processor=debug,solana_program_test=info".to_string()
     } else {

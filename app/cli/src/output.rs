@@ -109,24 +109,11 @@ pub fn verbose() -> bool {
 }
 
 /// While the embedded bank runs, the program's `msg!` logs (printed to
-/// stdout on the host) must not mix with the command's output: this moves
-/// file descriptor 1 away — to stderr with `-v`, else to /dev/null — and
-/// returns a writer to the real stdout.
-pub fn capture_program_logs() -> std::fs::File {
-    use std::io::Write;
-    use std::os::fd::{AsRawFd, FromRawFd};
-    let _ = std::io::stdout().flush();
-    let sink = if verbose() {
-        None
-    } else {
-        std::fs::OpenOptions::new().write(true).open("/dev/null").ok()
-    };
-    // SAFETY: plain descriptor duplication; the returned File owns the new descriptor.
-    unsafe {
-        let real = libc::dup(1);
-        libc::dup2(sink.as_ref().map_or(2, |f| f.as_raw_fd()), 1);
-        std::fs::File::from_raw_fd(real)
-    }
+/// stdout on the host) must not mix with the command's output: to stderr with
+/// `-v`, else to /dev/null; returns a writer to the real stdout.
+pub fn capture_program_logs() -> anyhow::Result<std::fs::File> {
+    use anyhow::Context;
+    coverage_sdk::bank::redirect_program_logs(verbose()).context("redirecting the programs' output")
 }
 
 #[cfg(test)]

@@ -162,7 +162,7 @@ pub async fn history_from_prices(dir: &std::path::Path, spec: &PriceHistory) -> 
 
 /// `cover risk`.
 pub async fn run(cli: &crate::Cli, a: &RiskArgs) -> Result<()> {
-    let stdout = std::cell::RefCell::new(crate::output::capture_program_logs());
+    let stdout = std::cell::RefCell::new(crate::output::capture_program_logs()?);
     let portfolio = if let Some(path) = &a.portfolio {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let bad = |e: coverage_risk::RiskError| anyhow!("{}: {e}", path.display());

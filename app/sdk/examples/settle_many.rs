@@ -11,19 +11,6 @@ use coverage_sdk::keeper::{Keeper, KeeperConfig};
 use coverage_sdk::scenario::{triggered_market_with_policies, COVER};
 use coverage_sdk::transport::{fetch, Transport};
 
-/// The programs' `msg!` lines print to stdout natively: move them to
-/// /dev/null and keep a handle on the real stdout for the report.
-fn quiet_program_logs() -> std::fs::File {
-    use std::os::fd::{AsRawFd, FromRawFd};
-    let devnull = std::fs::OpenOptions::new().write(true).open("/dev/null").unwrap();
-    // SAFETY: plain descriptor duplication; the returned File owns the new descriptor.
-    unsafe {
-        let real = libc::dup(1);
-        libc::dup2(devnull.as_raw_fd(), 1);
-        std::fs::File::from_raw_fd(real)
-    }
-}
-
 macro_rules! report {
     ($out:expr, $($fmt:tt)*) => {{
         use std::io::Write;
@@ -37,7 +24,7 @@ async fn main() -> anyhow::Result<()> {
     if std::env::var_os("RUST_LOG").is_none() {
         std::env::set_var("RUST_LOG", "off");
     }
-    let mut out = quiet_program_logs();
+    let mut out = coverage_sdk::bank::redirect_program_logs(false)?;
     let n: usize = std::env::args()
         .nth(1)
         .map(|a| a.parse())

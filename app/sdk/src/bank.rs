@@ -141,6 +141,26 @@ pub fn program_test() -> solana_program_test::ProgramTest {
     }
 }
 
+/// Natively the programs' `msg!` lines are printed to the process's stdout
+/// (they are not transaction logs there): while a bank runs they must not
+/// mix with a command's output. Moves file descriptor 1 away — to stderr when
+/// `to_stderr`, else to /dev/null — and returns a writer to the real stdout.
+pub fn redirect_program_logs(to_stderr: bool) -> std::io::Result<std::fs::File> {
+    use std::io::Write;
+    use std::os::fd::{AsRawFd, FromRawFd};
+    std::io::stdout().flush()?;
+    let null = std::fs::OpenOptions::new().write(true).open("/dev/null")?;
+    let target = if to_stderr { 2 } else { null.as_raw_fd() };
+    // SAFETY: plain descriptor duplication; the returned File owns the new descriptor.
+    unsafe {
+        let real = libc::dup(1);
+        if real < 0 || libc::dup2(target, 1) < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(std::fs::File::from_raw_fd(real))
+    }
+}
+
 /// The SPL Memo program (loaded by solana-program-test).
 pub const MEMO_PROGRAM: Pubkey = anchor_lang::pubkey!("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr");
 
@@ -263,13 +283,8 @@ impl BankTransport {
         tables: &[AddressLookupTableAccount],
         blockhash: solana_hash::Hash,
     ) -> Result<VersionedTransaction> {
-        use solana_compute_budget_interface::ComputeBudgetInstruction;
         let limit = crate::transport::MAX_COMPUTE_UNITS - (nonce % 100_000) as u32;
-        let mut all = vec![
-            ComputeBudgetInstruction::set_compute_unit_limit(limit),
-            ComputeBudgetInstruction::set_compute_unit_price(0),
-        ];
-        all.extend_from_slice(ixs);
+        let all = crate::transport::with_budget(limit, 0, ixs);
         crate::tx::build(&self.ctx.payer, &all, signers, tables, blockhash)
     }
 

@@ -259,13 +259,14 @@ async fn send_in_batches<'a>(
 }
 
 /// The example lender's `originate_loan`: its `insurer` PDA buys `days` of
-/// cover for `principal` on `market` by CPI into `buy_cover`, paying from
-/// `insurer_collateral` (the integrator path of the README).
+/// cover for `principal` on `market` (its next policy: `policy_id`) by CPI
+/// into `buy_cover`, paying from `insurer_collateral` (the integrator path of
+/// the README).
 #[allow(clippy::too_many_arguments)]
 pub fn lender_originate(
     keys: &PoolKeys,
     market: &Pubkey,
-    market_account: &coverage_pool::state::Market,
+    policy_id: u64,
     borrower: &Pubkey,
     insurer_collateral: &Pubkey,
     price_update: &Pubkey,
@@ -291,8 +292,8 @@ pub fn lender_originate(
             pool: keys.pool,
             ledger: keys.ledger(),
             market: *market,
-            book: market_account.book,
-            policy: crate::pda::policy(market, market_account.policy_count).0,
+            book: crate::pda::book(market).0,
+            policy: crate::pda::policy(market, policy_id).0,
             collateral_mint: keys.collateral_mint,
             vault: keys.vault(),
             price_update: *price_update,

@@ -173,8 +173,9 @@ pub fn compute_unit_limit(used: u64, margin_bps: u32) -> u32 {
     with_margin.min(u64::from(MAX_COMPUTE_UNITS)) as u32
 }
 
-/// `ixs` after a compute-unit limit and a priority fee.
-fn with_budget(limit: u32, micro_lamports: u64, ixs: &[Instruction]) -> Vec<Instruction> {
+/// `ixs` after a compute-unit limit and a priority fee (what every transport
+/// sends first).
+pub(crate) fn with_budget(limit: u32, micro_lamports: u64, ixs: &[Instruction]) -> Vec<Instruction> {
     use solana_compute_budget_interface::ComputeBudgetInstruction;
     let mut all = vec![
         ComputeBudgetInstruction::set_compute_unit_limit(limit),
@@ -185,6 +186,28 @@ fn with_budget(limit: u32, micro_lamports: u64, ixs: &[Instruction]) -> Vec<Inst
 }
 
 impl RpcTransport {
+    /// `getProgramAccounts` of `program` with memcmp filters `(offset, bytes)`.
+    async fn program_accounts(&self, program: &Pubkey, memcmp: &[(usize, &[u8])]) -> Result<Vec<(Pubkey, Account)>> {
+        use solana_rpc_client_types::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
+        use solana_rpc_client_types::filter::{Memcmp, RpcFilterType};
+        let config = RpcProgramAccountsConfig {
+            filters: Some(
+                memcmp
+                    .iter()
+                    .map(|(offset, bytes)| RpcFilterType::Memcmp(Memcmp::new_base58_encoded(*offset, bytes)))
+                    .collect(),
+            ),
+            account_config: RpcAccountInfoConfig {
+                encoding: Some(solana_account_decoder_client_types::UiAccountEncoding::Base64),
+                ..RpcAccountInfoConfig::default()
+            },
+            ..RpcProgramAccountsConfig::default()
+        };
+        #[allow(deprecated)]
+        let accounts = self.client.get_program_accounts_with_config(program, config).await?;
+        Ok(accounts)
+    }
+
     fn signer(&self) -> Result<&Keypair> {
         self.payer.as_ref().ok_or_else(|| {
             anyhow!(
@@ -355,24 +378,12 @@ impl Transport for RpcTransport {
     }
 
     async fn lookup_tables(&mut self, authority: &Pubkey) -> Result<Vec<(AddressLookupTableAccount, LookupTableMeta)>> {
-        use solana_rpc_client_types::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
-        use solana_rpc_client_types::filter::{Memcmp, RpcFilterType};
         // LookupTableMeta: u32 tag, deactivation slot, last extended slot, start index, then Option<authority>
-        let config = RpcProgramAccountsConfig {
-            filters: Some(vec![
-                RpcFilterType::Memcmp(Memcmp::new_base58_encoded(21, &[1])),
-                RpcFilterType::Memcmp(Memcmp::new_base58_encoded(22, authority.as_ref())),
-            ]),
-            account_config: RpcAccountInfoConfig {
-                encoding: Some(solana_account_decoder_client_types::UiAccountEncoding::Base64),
-                ..RpcAccountInfoConfig::default()
-            },
-            ..RpcProgramAccountsConfig::default()
-        };
-        #[allow(deprecated)]
         let accounts = self
-            .client
-            .get_program_accounts_with_config(&crate::tx::lookup_table::program::id(), config)
+            .program_accounts(
+                &crate::tx::lookup_table::program::id(),
+                &[(21, &[1]), (22, authority.as_ref())],
+            )
             .await?;
         accounts
             .into_iter()
@@ -397,24 +408,15 @@ impl Transport for RpcTransport {
 
     async fn policies(&mut self, market: &Pubkey, _policy_count: u64) -> Result<Vec<(Pubkey, Policy)>> {
         use anchor_lang::Discriminator;
-        use solana_rpc_client_types::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
-        use solana_rpc_client_types::filter::{Memcmp, RpcFilterType};
-        // account filters: the Policy discriminator, and `market` at its offset
-        let config = RpcProgramAccountsConfig {
-            filters: Some(vec![
-                RpcFilterType::Memcmp(Memcmp::new_base58_encoded(0, Policy::DISCRIMINATOR)),
-                RpcFilterType::Memcmp(Memcmp::new_base58_encoded(crate::POLICY_MARKET_OFFSET, market.as_ref())),
-            ]),
-            account_config: RpcAccountInfoConfig {
-                encoding: Some(solana_account_decoder_client_types::UiAccountEncoding::Base64),
-                ..RpcAccountInfoConfig::default()
-            },
-            ..RpcProgramAccountsConfig::default()
-        };
-        #[allow(deprecated)]
+        // the Policy discriminator, and `market` at its offset
         let accounts = self
-            .client
-            .get_program_accounts_with_config(&coverage_pool::ID, config)
+            .program_accounts(
+                &coverage_pool::ID,
+                &[
+                    (0, Policy::DISCRIMINATOR),
+                    (crate::POLICY_MARKET_OFFSET, market.as_ref()),
+                ],
+            )
             .await?;
         accounts
             .into_iter()

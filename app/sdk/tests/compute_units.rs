@@ -176,7 +176,7 @@ async fn compute_units_per_instruction_and_the_worst_cases() {
     let originate = scenario::lender_originate(
         &keys,
         &market1,
-        &m1,
+        m1.policy_count,
         &borrower.pubkey(),
         &insurer_usdc,
         &feed_account,

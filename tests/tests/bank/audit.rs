@@ -12,23 +12,13 @@ use solana_signer::Signer;
 
 const USD: i64 = 100_000_000;
 
-/// 60k junior (alice), 40k senior (bob).
-async fn funded_pool() -> (TestEnv, Staker, Staker) {
-    let mut env = TestEnv::new().await;
-    let alice = env.new_staker(60_000 * ONE).await;
-    let bob = env.new_staker(40_000 * ONE).await;
-    env.deposit(&alice, 0, 60_000 * ONE, 0).await.unwrap();
-    env.deposit(&bob, 1, 40_000 * ONE, 0).await.unwrap();
-    (env, alice, bob)
-}
-
 /// 1. A hostile authority's market (strike a hair under the healthy price,
 /// one-minute trigger, the whole capacity, a 1 bps flat curve) sells nothing
 /// and takes no observation before the governance delay, so a staker who
 /// disagrees requests, waits the cooldown and leaves first.
 #[tokio::test]
 async fn audit_1_a_new_market_sells_nothing_before_the_governance_delay() {
-    let (mut env, alice, _) = funded_pool().await;
+    let (mut env, alice, _) = small_pool().await;
     let hostile = CreateMarketArgs {
         strike: 99_990_000,
         recovery: 99_990_000,
@@ -102,7 +92,7 @@ async fn audit_1_a_new_market_sells_nothing_before_the_governance_delay() {
 /// report still pays it.
 #[tokio::test]
 async fn audit_2_closing_just_after_the_end_cannot_destroy_a_claim() {
-    let (mut env, _, _) = funded_pool().await;
+    let (mut env, _, _) = small_pool().await;
     let m = env.create_market(market_args()).await.unwrap();
     let buyer = env.new_staker(10_000 * ONE).await;
     let p = env.buy_cover(&buyer, &m, 10_000 * ONE, 1, u64::MAX).await.unwrap();
@@ -140,7 +130,7 @@ async fn audit_2_closing_just_after_the_end_cannot_destroy_a_claim() {
 /// after the end (no streak open), nothing can make the policy eligible.
 #[tokio::test]
 async fn audit_2_a_report_after_the_end_lets_the_policy_close_at_once() {
-    let (mut env, _, _) = funded_pool().await;
+    let (mut env, _, _) = small_pool().await;
     let m = env.create_market(market_args()).await.unwrap();
     let buyer = env.new_staker(10_000 * ONE).await;
     let p = env.buy_cover(&buyer, &m, 10_000 * ONE, 1, u64::MAX).await.unwrap();
@@ -160,7 +150,7 @@ async fn audit_2_a_report_after_the_end_lets_the_policy_close_at_once() {
 /// book's pending ring holds max price age + delay).
 #[tokio::test]
 async fn audit_3_cover_waiting_on_a_long_activation_delay_is_not_counted() {
-    let (mut env, _, _) = funded_pool().await;
+    let (mut env, _, _) = small_pool().await;
     let m = env
         .create_market(CreateMarketArgs {
             activation_delay: 5_000,
@@ -229,7 +219,7 @@ async fn audit_3_cover_waiting_on_a_long_activation_delay_is_not_counted() {
 /// share of a surplus that belonged to the stakers who bore the reserve.
 #[tokio::test]
 async fn audit_4_a_deposit_just_before_a_release_takes_no_share_of_the_surplus() {
-    let (mut env, alice, _) = funded_pool().await;
+    let (mut env, alice, _) = small_pool().await;
     let m = env.create_market(market_args()).await.unwrap();
     let buyer = env.new_staker(10_000 * ONE).await;
     env.buy_cover(&buyer, &m, 20_000 * ONE, 30, u64::MAX).await.unwrap();
@@ -280,7 +270,7 @@ async fn audit_4_a_deposit_just_before_a_release_takes_no_share_of_the_surplus()
 /// first report: `withdraw` reads a fresh price of every open market.
 #[tokio::test]
 async fn audit_5_a_staker_cannot_withdraw_ahead_of_a_published_unreported_depeg() {
-    let (mut env, alice, _) = funded_pool().await;
+    let (mut env, alice, _) = small_pool().await;
     let m = env.create_market(market_args()).await.unwrap();
     let buyer = env.new_staker(10_000 * ONE).await;
     env.buy_cover(&buyer, &m, 10_000 * ONE, 30, u64::MAX).await.unwrap();

@@ -2,13 +2,13 @@
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
-use anchor_lang::{system_program, InstructionData, ToAccountMetas};
 use coverage_pool::error::ErrorCode;
 use coverage_pool_tests::*;
 use coverage_sdk::pda;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
+/// The example lender's `originate_loan` (the SDK's builder), 30-day cover.
 #[allow(clippy::too_many_arguments)]
 fn originate_ix(
     env: &TestEnv,
@@ -21,40 +21,18 @@ fn originate_ix(
     principal: u64,
     max_premium: u64,
 ) -> Instruction {
-    let insurer = Pubkey::find_program_address(&[example_lender::INSURER_SEED], &example_lender::ID).0;
-    let loan = Pubkey::find_program_address(
-        &[example_lender::LOAN_SEED, borrower.as_ref(), &loan_id.to_le_bytes()],
-        &example_lender::ID,
+    coverage_sdk::scenario::lender_originate(
+        &env.keys,
+        market,
+        policy_id,
+        borrower,
+        insurer_collateral,
+        price,
+        loan_id,
+        principal,
+        30,
+        max_premium,
     )
-    .0;
-    Instruction {
-        program_id: example_lender::ID,
-        accounts: example_lender::accounts::OriginateLoan {
-            borrower: *borrower,
-            loan,
-            insurer,
-            insurer_collateral: *insurer_collateral,
-            pool: env.keys.pool,
-            ledger: env.keys.ledger(),
-            market: *market,
-            book: pda::book(market).0,
-            policy: pda::policy(market, policy_id).0,
-            collateral_mint: env.keys.collateral_mint,
-            vault: env.keys.vault(),
-            price_update: *price,
-            token_program: env.keys.token_program,
-            system_program: system_program::ID,
-            coverage_program: coverage_pool::ID,
-        }
-        .to_account_metas(None),
-        data: example_lender::instruction::OriginateLoan {
-            loan_id,
-            principal,
-            days: 30,
-            max_premium,
-        }
-        .data(),
-    }
 }
 
 #[tokio::test]
@@ -65,7 +43,7 @@ async fn a_lender_program_insures_each_loan_at_origination_by_cpi() {
     env.deposit(&staker, 0, 1_000_000 * ONE, 0).await.unwrap();
 
     // the lender's insurer PDA: SOL for rent, collateral for premiums
-    let insurer = Pubkey::find_program_address(&[example_lender::INSURER_SEED], &example_lender::ID).0;
+    let insurer = coverage_sdk::scenario::lender_insurer();
     env.airdrop(&insurer, 1_000_000_000).await;
     let insurer_collateral = env.new_collateral_account(&insurer).await;
     env.mint_collateral(&insurer_collateral, 10_000 * ONE).await;

@@ -16,16 +16,6 @@ async fn assert_books(env: &mut TestEnv) {
     assert_eq!(vault, books, "vault balance equals the books to the unit");
 }
 
-/// 60k junior, 40k senior, max leverage 2x.
-async fn small_pool() -> (TestEnv, Staker, Staker) {
-    let mut env = TestEnv::new().await;
-    let alice = env.new_staker(60_000 * ONE).await;
-    let bob = env.new_staker(40_000 * ONE).await;
-    env.deposit(&alice, 0, 60_000 * ONE, 0).await.unwrap();
-    env.deposit(&bob, 1, 40_000 * ONE, 0).await.unwrap();
-    (env, alice, bob)
-}
-
 #[tokio::test]
 async fn junior_absorbs_a_loss_before_senior_loses_a_unit() {
     let (mut env, _, _) = small_pool().await;
