@@ -4,9 +4,11 @@
  * what `withdraw` needs to be given. Data is decoded with the checked
  * decoders: an account of the wrong type or size is an error, never garbage.
  */
+import { fetchSysvarClock } from '@solana/sysvars';
 import {
   getBase64Encoder,
   type Address,
+  type GetAccountInfoApi,
   type GetMultipleAccountsApi,
   type GetProgramAccountsApi,
   type Rpc,
@@ -15,7 +17,7 @@ import {
 import { decodeAccountData, policyFilters, type AccountType, type AccountTypes } from './accounts';
 import { COVERAGE_POOL_PROGRAM_ADDRESS, type Policy } from './generated';
 import { findBookPda, findLedgerPda, findMarketPda } from './pdas';
-import { pushFeedAddress } from './pyth';
+import { decodePriceUpdate, pushFeedAddress, type PriceUpdate } from './pyth';
 import type { QuoteAccounts } from './quote';
 
 /** An account of the program with its address. */
@@ -94,4 +96,23 @@ export async function fetchWithdrawPriceUpdates(
     markets.map((m) => ['Market', m] as const),
   );
   return Promise.all(decoded.map((m) => pushFeedAddress((m as AccountTypes['Market']).feedId)));
+}
+
+/**
+ * The cluster's time (the Clock sysvar's unix timestamp): what the program
+ * reads as `now`. Quote, value and time windows with it rather than the
+ * machine's clock, which drifts from the cluster's (and on `cover localnet`
+ * may be far from it).
+ */
+export async function fetchUnixTimestamp(rpc: Rpc<GetAccountInfoApi>): Promise<bigint> {
+  return (await fetchSysvarClock(rpc)).unixTimestamp;
+}
+
+/** The `PriceUpdateV2` accounts at `addresses`, decoded; `null` where an account does not exist. */
+export async function fetchPriceUpdates(
+  rpc: Rpc<GetMultipleAccountsApi>,
+  addresses: readonly Address[],
+): Promise<(PriceUpdate | null)[]> {
+  const { value } = await rpc.getMultipleAccounts([...addresses], { encoding: 'base64' }).send();
+  return value.map((a) => (a ? decodePriceUpdate(getBase64Encoder().encode(a.data[0])) : null));
 }
