@@ -6,7 +6,7 @@
 //! * every account type of the IDL: bytes from a bank story → the fields Rust decodes;
 //! * PDAs, Pyth push-feed addresses and `PriceUpdateV2` accounts;
 //! * the core's numbers: premiums (`pricing::Curve`), full quotes
-//!   (`coverage_sdk::quote::premium` on real accounts), share values,
+//!   (`coverage_sdk::quote::premium` on real accounts), share values, required capital,
 //!   payouts with haircuts, policy terms;
 //! * real refusals from the bank: the transaction error → the named error.
 //!
@@ -1355,6 +1355,7 @@ struct Story {
     accounts: Vec<Value>,
     snapshots: Vec<Value>,
     share_values: Vec<Value>,
+    required_capital: Vec<Value>,
     settled: Vec<Value>,
     refusals: Vec<Value>,
 }
@@ -1522,6 +1523,35 @@ async fn bank_story() -> Story {
         }
     }
 
+    // required capital (PROTOCOL.md 3.3) as `withdraw` computes it from the
+    // markets' active cover: `Pool::required_capital`, on this pool's account
+    let mut required_capital = Vec::new();
+    let mut rp = env.pool().await;
+    let mut rng = Rng(SEED + 8);
+    let mut cases: Vec<(u32, Vec<u64>)> = vec![
+        (20_000, vec![]),
+        (20_000, vec![500, 700]),
+        (20_000, vec![800, 400]),
+        (10_000, vec![3, 0, 3]),
+        (30_000, vec![1, 1, 1, 1]),
+        (15_000, vec![7]),
+        (40_000, vec![u64::MAX, 0]),
+        (20_000, vec![u64::MAX, 1]),
+    ];
+    for _ in 0..40 {
+        let covers = (0..rng.range(1, 8)).map(|_| rng.magnitude(14)).collect();
+        cases.push((rng.range(10_000, 100_000) as u32, covers));
+    }
+    for (leverage, covers) in cases {
+        rp.max_leverage_bps = leverage;
+        let result = match rp.required_capital(covers.iter().copied()) {
+            Ok(x) => json!({ "ok": n64(x) }),
+            Err(anchor_lang::error::Error::AnchorError(e)) => json!({ "error": e.error_name }),
+            Err(e) => panic!("{e:?}"),
+        };
+        required_capital.push(json!({ "max_leverage_bps": leverage, "active_cover": u64s(&covers), "result": result }));
+    }
+
     // every account type, before any trigger
     let ledger_key = env.keys.ledger();
     let request_key = env.request_address(&bob, 1);
@@ -1647,6 +1677,7 @@ async fn bank_story() -> Story {
         accounts,
         snapshots,
         share_values,
+        required_capital,
         settled,
         refusals,
     }
@@ -1682,6 +1713,7 @@ async fn golden_vectors_for_the_typescript_client() {
     v.insert("quotes".into(), Value::Array(story.snapshots));
     v.insert("shares".into(), share_vectors());
     v.insert("share_values".into(), Value::Array(story.share_values));
+    v.insert("required_capital".into(), Value::Array(story.required_capital));
     v.insert("payouts".into(), payout_vectors());
     v.insert("settled_policies".into(), Value::Array(story.settled));
     v.insert("refusals".into(), Value::Array(story.refusals));
