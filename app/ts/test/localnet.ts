@@ -235,14 +235,16 @@ export function cover(net: Localnet, keypairPath: string, args: string[]): unkno
 
 /**
  * Capital for the pool from a staker of its own, through the `cover` CLI
- * (`cover stake deposit`): `tokens` whole collateral tokens into each of `tranches`.
+ * (`cover stake deposit`): `tokens` whole collateral tokens into each of
+ * `tranches`. Returns the staker's keypair file and address, for more `cover` commands.
  */
-export async function stakeWithCli(net: Localnet, tokens: number, tranches: number[] = [0]): Promise<void> {
-  const keypair = newKeypairBytes();
-  const path = writeKeypairFile(keypair);
-  const owner = (await createKeyPairSignerFromBytes(keypair)).address;
+export async function stakeWithCli(net: Localnet, tokens: number, tranches: number[] = [0]): Promise<{ keypair: string; owner: string }> {
+  const bytes = newKeypairBytes();
+  const keypair = writeKeypairFile(bytes);
+  const owner = (await createKeyPairSignerFromBytes(bytes)).address;
   await fund(net, owner, 1_000_000_000n, BigInt(tokens * tranches.length) * 1_000_000n);
   for (const tranche of tranches) {
-    cover(net, path, ['stake', 'deposit', '--pool', net.info.pool, '--tranche', String(tranche), '--amount', String(tokens)]);
+    cover(net, keypair, ['stake', 'deposit', '--pool', net.info.pool, '--tranche', String(tranche), '--amount', String(tokens)]);
   }
+  return { keypair, owner };
 }
