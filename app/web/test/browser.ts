@@ -68,6 +68,8 @@ export type Session = {
   page: Page;
   /** Errors the page threw or logged. */
   errors: string[];
+  /** URLs of the websockets the page opened (kit's confirmation subscriptions). */
+  websockets: string[];
   close(): Promise<void>;
 };
 
@@ -91,6 +93,8 @@ export async function openPage(
   await context.addInitScript({ content: `${await testWalletScript()}\nwindow.installTestWallet(${JSON.stringify(Array.from(bytes))});` });
   const page = await context.newPage();
   const errors: string[] = [];
+  const websockets: string[] = [];
+  page.on('websocket', (ws) => websockets.push(ws.url()));
   page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
   page.on('console', (m) => {
     if (m.type() === 'error') errors.push(`console: ${m.text()}`);
@@ -103,6 +107,7 @@ export async function openPage(
     context,
     page,
     errors,
+    websockets,
     close: async () => {
       await context.close();
       await browser.close();

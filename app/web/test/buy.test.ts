@@ -96,6 +96,7 @@ test('buy at the quoted premium; over capacity refused live and on chain, by nam
   assert.deepEqual(await state(), unchanged, 'nothing changed on chain');
   assert.equal(await page.evaluate(() => window.testWallet.signed), 2, 'the wallet signed the two purchases');
   await screenshot(page, 'buy-refused', false);
+  assert.ok(s.websockets.some((u) => u.startsWith(net.info.ws)), `confirmed over the websocket: ${s.websockets}`);
   assert.deepEqual(s.errors.filter((e) => !e.includes('Failed to load resource')), []);
 });
 

@@ -2,7 +2,8 @@
 // `cover localnet`: connect, test funds from the localnet faucet, deposit with
 // a min-shares bound, request a withdrawal (countdown), cancel, request again,
 // the clock advanced past the cooldown, withdraw. Each step is checked on the
-// page and on chain through the RPC.
+// page and on chain through the RPC. The page confirms by polling here
+// (`?confirm=polling`); the other flows confirm over the websocket.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { createSolanaRpc, type Address } from '@solana/kit';
@@ -35,7 +36,7 @@ test('connect, deposit, request, cancel, request, advance the clock, withdraw', 
     return value ? (await fetchDecoded(rpc, [['WithdrawalRequest', requestAddress]] as const))[0] : null;
   };
 
-  const s = await openPage(net, { view: 'stake' });
+  const s = await openPage(net, { view: 'stake', query: { confirm: 'polling' } });
   t.after(() => s.close());
   const { page } = s;
 
@@ -92,6 +93,7 @@ test('connect, deposit, request, cancel, request, advance the clock, withdraw', 
   assert.equal(await balance(shareMint), 0n);
   assert.equal(await balance(p0.collateralMint), 75_000n * USDC + requested.valueAtRequest, 'paid the value at request');
   await until(page, 'shares-0', /^0$/);
+  assert.deepEqual(s.websockets, [], 'confirmed by polling: no websocket opened');
   assert.deepEqual(s.errors, []);
 });
 
