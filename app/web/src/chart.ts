@@ -1,7 +1,8 @@
 /**
  * A market's pricing curve as a small SVG chart: the annual rate (the
  * client's `rateAt`, the program's curve) against utilization, the kink
- * marked, and today's point at the market's active cover.
+ * marked, today's point at the market's active cover, and optionally the
+ * stretch of the curve a purchase of `buying` would move through.
  */
 import { kinkCover, rateAt, type Curve } from '@coverage-pool/client';
 import { svg } from './ui';
@@ -10,7 +11,7 @@ const W = 280;
 const H = 150;
 const PAD = { left: 38, right: 10, top: 12, bottom: 26 };
 
-export function curveChart(curve: Curve, activeCover: bigint, capacity: bigint): SVGSVGElement {
+export function curveChart(curve: Curve, activeCover: bigint, capacity: bigint, buying = 0n): SVGSVGElement {
   // rates depend on utilization only: without capacity yet, draw on a nominal one
   const cap = capacity > 0n ? capacity : 1_000_000_000_000n;
   const steps = 100;
@@ -37,12 +38,30 @@ export function curveChart(curve: Curve, activeCover: bigint, capacity: bigint):
     svg('text', { x: x(u), y: H - 8, class: 'axis', 'text-anchor': u === 0 ? 'start' : u === 1 ? 'end' : 'middle' }, `${u * 100}%`),
   );
   const label = `Annual rate ${(todayRate / 100).toFixed(2)} % at ${(todayU * 100).toFixed(1)} % utilization`;
+  // the purchase's stretch: from today's cover to today's + the amount (within capacity)
+  const endU = Math.min(1, Number(((activeCover + buying) * 10_000n) / cap) / 10_000);
+  const stretch = points.filter((p) => p.u >= todayU && p.u <= endU);
+  const span =
+    buying > 0n && capacity > 0n && endU > todayU
+      ? [
+          svg('path', {
+            d:
+              `M${x(todayU).toFixed(1)},${y(0).toFixed(1)}` +
+              [{ u: todayU, rate: todayRate }, ...stretch, { u: endU, rate: Number(rateAt(curve, activeCover + buying < cap ? activeCover + buying : cap, cap)) }]
+                .map((p) => `L${x(p.u).toFixed(1)},${y(p.rate).toFixed(1)}`)
+                .join('') +
+              `L${x(endU).toFixed(1)},${y(0).toFixed(1)}Z`,
+            class: 'buying',
+          }),
+        ]
+      : [];
   return svg(
     'svg',
     { viewBox: `0 0 ${W} ${H}`, class: 'curve', role: 'img', 'aria-label': label },
     svg('title', {}, label),
     ...grid,
     ...xTicks,
+    ...span,
     svg('line', { x1: x(kinkU), x2: x(kinkU), y1: PAD.top, y2: H - PAD.bottom, class: 'kink' }),
     svg('text', { x: x(kinkU) - 4, y: PAD.top + 9, class: 'axis', 'text-anchor': 'end' }, 'kink'),
     svg('path', { d: path, class: 'line' }),

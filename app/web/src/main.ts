@@ -9,7 +9,7 @@ import { feedIdHex, sendInstructions } from '@coverage-pool/client';
 import type { Wallet } from '@wallet-standard/base';
 import { readConfig } from './config';
 import { clockNow, loadSnapshot, type Snapshot } from './data';
-import { dateTime, fill, h, short } from './ui';
+import { dateTime, fill, h, short, tokens } from './ui';
 import { BuyView } from './views/buy';
 import { PoliciesView } from './views/policies';
 import { PoolView, type Names } from './views/pool';
@@ -177,7 +177,8 @@ class App {
       fill(this.walletBox,
         faucet,
         h('span', { class: 'account', title: c.address, 'data-testid': 'account' },
-          c.wallet.icon ? h('img', { src: c.wallet.icon, alt: '', width: 18, height: 18 }) : null, short(c.address)),
+          c.wallet.icon ? h('img', { src: c.wallet.icon, alt: '', width: 18, height: 18 }) : null, short(c.address),
+          this.snapshot?.user ? h('span', { class: 'balance', 'data-testid': 'balance' }, `${tokens(this.snapshot.user.collateral, this.snapshot.decimals)} ${this.config.symbol}`) : null),
         h('button', { type: 'button', class: 'quiet', onclick: () => void this.wallet.disconnect() }, 'Disconnect'),
       );
       return;

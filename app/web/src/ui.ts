@@ -1,5 +1,5 @@
 /** Small DOM helpers: elements, display formats. No framework. */
-import { formatAmount } from '@coverage-pool/client';
+import { formatAmount, formatPrice } from '@coverage-pool/client';
 
 type Child = Node | string | number | bigint | null | undefined | false | Child[];
 type Attrs = Record<string, string | number | boolean | undefined | null | EventListener>;
@@ -52,6 +52,12 @@ export function fixed(units: bigint, decimals: number, digits: number): string {
   return `${whole}.${frac.padEnd(digits, '0').slice(0, digits)}`;
 }
 
+/** A USD price `value × 10^exponent` with 4 decimals: `$0.9970`, `$1.0000`. */
+export function usdPrice(value: bigint, exponent: number): string {
+  const [whole, frac = ''] = formatPrice(value, exponent, 4).split('.');
+  return `$${whole}.${frac.padEnd(4, '0')}`;
+}
+
 /** Basis points as a percentage: `1234` → `12.34 %`. */
 export function percent(bps: number | bigint, digits = 2): string {
   return `${(Number(bps) / 100).toFixed(digits)} %`;
@@ -81,6 +87,15 @@ export function duration(seconds: bigint | number): string {
   if (hr > 0) return `${hr} h ${two(m)} min ${two(s)} s`;
   if (m > 0) return `${m} min ${two(s)} s`;
   return `${s} s`;
+}
+
+/** A fixed length of time in words: `1 hour`, `7 days`, `90 min`; else as {@link duration}. */
+export function span(seconds: number): string {
+  const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`;
+  if (seconds > 0 && seconds % 86_400 === 0) return plural(seconds / 86_400, 'day');
+  if (seconds > 0 && seconds % 3_600 === 0) return plural(seconds / 3_600, 'hour');
+  if (seconds > 0 && seconds % 60 === 0) return `${seconds / 60} min`;
+  return duration(seconds);
 }
 
 /** Parses a decimal token amount typed by a person into base units; `null` if it is not one. */

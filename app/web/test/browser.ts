@@ -117,14 +117,14 @@ export async function openPage(
 
 /**
  * Saves a screenshot of the page as `test-results/<name>.png`; with
- * `UPDATE_SCREENSHOTS=1` also as `docs/web-<name>.png` (the README's).
+ * `UPDATE_SCREENSHOTS=1` also as `docs/web-<name>.png` (the README's), unless `docs` is false.
  */
-export async function screenshot(page: Page, name: string, fullPage = true): Promise<string> {
+export async function screenshot(page: Page, name: string, { fullPage = true, docs = true } = {}): Promise<string> {
   const dir = join(WEB, 'test-results');
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${name}.png`);
   await page.screenshot({ path, fullPage, animations: 'disabled' });
-  if (process.env['UPDATE_SCREENSHOTS']) copyFileSync(path, join(REPO, 'docs', `web-${name}.png`));
+  if (docs && process.env['UPDATE_SCREENSHOTS']) copyFileSync(path, join(REPO, 'docs', `web-${name}.png`));
   return path;
 }
 

@@ -44,12 +44,14 @@ test('buy at the quoted premium; over capacity refused live and on chain, by nam
 
   // ---- the live quote, then the purchase at that premium
   await page.getByLabel('Market', { exact: true }).selectOption({ label: 'USDC depeg' });
-  await page.getByLabel('Cover amount (USDC)').fill('10000');
   await page.getByLabel('Days').fill('30');
+  await page.getByLabel('Cover amount (USDC)').fill('150000');
+  await until(page, 'premium', /USDC$/);
+  await screenshot(page, 'buy'); // a large purchase: its stretch of the curve shows
+  await page.getByLabel('Cover amount (USDC)').fill('10000');
   const quoted = await until(page, 'premium', /USDC$/);
   const premium = BigInt(quoted.replace(/[^\d]/g, '')); // six decimals shown: the premium in base units
   assert.ok(premium > 0n);
-  await screenshot(page, 'buy');
   const before = await collateral();
   await page.getByRole('button', { name: 'Buy cover' }).click();
   await until(page, 'buy-status', /Purchase: confirmed/);
@@ -95,7 +97,7 @@ test('buy at the quoted premium; over capacity refused live and on chain, by nam
   assert.doesNotMatch(status, /0x|6\d{3}|custom program error/i, 'no raw code');
   assert.deepEqual(await state(), unchanged, 'nothing changed on chain');
   assert.equal(await page.evaluate(() => window.testWallet.signed), 2, 'the wallet signed the two purchases');
-  await screenshot(page, 'buy-refused', false);
+  await screenshot(page, 'buy-refused', { fullPage: false });
   assert.ok(s.websockets.some((u) => u.startsWith(net.info.ws)), `confirmed over the websocket: ${s.websockets}`);
   assert.deepEqual(s.errors.filter((e) => !e.includes('Failed to load resource')), []);
 });
@@ -109,7 +111,7 @@ test('a phone-sized screen, with the keyboard alone: connect, quote, labelled co
   const { page } = s;
   // nothing wider than the screen
   assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'no horizontal scrolling');
-  await screenshot(page, 'phone-pool');
+  await screenshot(page, 'phone-pool', { docs: false });
 
   // Tab through the header to the wallet and connect with Enter
   const focused = async () => page.evaluate(() => {
@@ -128,6 +130,7 @@ test('a phone-sized screen, with the keyboard alone: connect, quote, labelled co
   await byTestId(page, 'account').waitFor();
   await tabTo(/^BUTTON:faucet:/, 5);
   await page.keyboard.press('Enter');
+  await until(page, 'balance', '100 000 USDC');
   await tabTo(/^A:tab-buy:/);
   await page.keyboard.press('Enter');
   await page.getByLabel('Cover amount (USDC)').waitFor();

@@ -7,6 +7,7 @@ import {
   buildBuyCover,
   checkCoverAmount,
   checkCoverTerm,
+  curveOf,
   fetchQuoteAccounts,
   marketCapacity,
   policyTerm,
@@ -14,7 +15,8 @@ import {
 } from '@coverage-pool/client';
 import { describeError, runTransaction, type Sender } from '../actions';
 import { clockNow, type Snapshot } from '../data';
-import { dateTime, field, fill, h, parseTokens, percent, tokens } from '../ui';
+import { curveChart } from '../chart';
+import { dateTime, field, fill, h, parseTokens, percent, span, stat, tokens, usdPrice } from '../ui';
 import type { WalletState } from '../wallet';
 import { marketStatus, type Names } from './pool';
 
@@ -33,6 +35,7 @@ export class BuyView {
   private readonly quoteBox = h('div', { class: 'quote', 'data-testid': 'quote', 'aria-live': 'polite' });
   private readonly button = h('button', { type: 'submit', class: 'primary', 'data-testid': 'buy' }, 'Buy cover');
   private readonly status = h('p', { class: 'status', 'data-testid': 'buy-status' });
+  private readonly side = h('aside', { class: 'card side', 'data-testid': 'buy-market', 'aria-label': 'The market' });
   private quote: Quote | null = null;
 
   constructor(
@@ -44,7 +47,7 @@ export class BuyView {
   ) {
     const form = h('form', { class: 'card form', 'aria-labelledby': 'buy-form-title', onsubmit: (e: Event) => { e.preventDefault(); void this.buy(); } },
       h('h3', { id: 'buy-form-title' }, 'Cover against a depeg'),
-      h('div', { class: 'row' },
+      h('div', { class: 'row pairs' },
         field('Market', this.market),
         field(`Cover amount (${symbol})`, this.amount, 'paid out if the market triggers while your cover is in force'),
         field('Days', this.days, '1 to 365 whole days'),
@@ -55,7 +58,7 @@ export class BuyView {
       this.status,
     );
     for (const input of [this.market, this.amount, this.days, this.slippage]) input.addEventListener('input', () => this.renderQuote());
-    fill(this.el, h('h2', { id: 'buy-title' }, 'Buy cover'), form);
+    fill(this.el, h('h2', { id: 'buy-title' }, 'Buy cover'), h('div', { class: 'buy-layout' }, form, this.side));
   }
 
   update(s: Snapshot): void {
@@ -93,9 +96,42 @@ export class BuyView {
     }
   }
 
+  /** The chosen market at a glance: status, price against strike, capacity, and where the purchase sits on its curve. */
+  private renderSide(amount: bigint): void {
+    const s = this.snapshot;
+    const m = s?.markets[Number(this.market.value || 0)];
+    if (!s || !m) return;
+    const status = marketStatus(m, s.now);
+    const feed = m.feed;
+    const { capacity, activeCover, left } = m.capacity;
+    const usd = (units: bigint) => usdPrice(units, -8);
+    fill(this.side,
+      h('header', { class: 'card-head' },
+        h('h3', {}, this.names().markets.get(m.address) ?? `Market ${m.index}`),
+        h('span', { class: `badge ${status.tone}` }, status.text),
+      ),
+      h('dl', { class: 'stats' },
+        stat('Feed price', feed ? usdPrice(feed.price, feed.exponent) : '—'),
+        stat('Strike / recovery', `${usd(m.market.strike)} / ${usd(m.market.recovery)}`),
+        stat('Cover sold', `${tokens(activeCover, s.decimals, 0)} ${this.symbol}`),
+        stat('Capacity left', `${tokens(left, s.decimals, 0)} ${this.symbol}`),
+      ),
+      h('figure', { class: 'chart' },
+        curveChart(curveOf(m.market.curve), activeCover, capacity, amount <= left ? amount : 0n),
+        h('figcaption', {}, 'Annual premium rate by utilization; shaded: the stretch your cover moves through'),
+      ),
+      h('p', { class: 'muted small' },
+        `If the price (plus its confidence) stays under ${usd(m.market.strike)} for ${span(m.market.duration)} while your cover is in force, ` +
+          (m.market.payout.__kind === 'Binary'
+            ? 'the market triggers and pays the whole cover.'
+            : `the market triggers and pays part of the cover, all of it at ${usd(m.market.payout.floorPrice)} or below.`)),
+    );
+  }
+
   private renderQuote(): void {
     const s = this.snapshot;
     const q = this.compute();
+    this.renderSide(typeof q === 'string' ? 0n : q.amount);
     this.quote = typeof q === 'string' ? null : q;
     this.button.disabled = typeof q === 'string';
     if (typeof q === 'string' || !s) {
@@ -114,8 +150,7 @@ export class BuyView {
         h('div', { class: 'stat big' }, h('dt', {}, 'Premium'), h('dd', { 'data-testid': 'premium' }, `${tokens(q.premium, s.decimals, 6)} ${this.symbol}`)),
         h('div', { class: 'stat' }, h('dt', {}, 'Yearly rate'), h('dd', {}, percent(yearlyBps))),
         h('div', { class: 'stat' }, h('dt', {}, 'At most'), h('dd', { 'data-testid': 'max-premium' }, `${tokens(q.maxPremium, s.decimals, 6)} ${this.symbol}`)),
-        h('div', { class: 'stat' }, h('dt', {}, 'Cover'), h('dd', {}, `${dateTime(term.activationTime).replace(' UTC', '')} → ${dateTime(term.endTime)}`)),
-        h('div', { class: 'stat' }, h('dt', {}, 'Capacity left'), h('dd', {}, `${tokens(m.capacity.left, s.decimals, 0)} ${this.symbol}`)),
+        h('div', { class: 'stat span2' }, h('dt', {}, 'Cover'), h('dd', {}, `${dateTime(term.activationTime).replace(' UTC', '')} → ${dateTime(term.endTime)}`)),
       ),
       short,
     );

@@ -2,7 +2,7 @@
 import { curveOf, feedIdHex, formatPrice, haircutBps, MarketStatus } from '@coverage-pool/client';
 import { curveChart } from '../chart';
 import type { MarketView, Snapshot } from '../data';
-import { dateTime, duration, fill, fixed, h, percent, stat, tokens } from '../ui';
+import { dateTime, duration, fill, fixed, h, percent, stat, tokens, usdPrice } from '../ui';
 
 export type Names = { markets: Map<string, string> };
 
@@ -17,7 +17,7 @@ export function marketStatus(m: MarketView, now: bigint): { text: string; tone: 
   return { text: 'Active', tone: 'ok' };
 }
 
-const usd = (units: bigint) => `$${formatPrice(units, -8, 4)}`;
+const usd = (units: bigint) => usdPrice(units, -8);
 
 /** The haircut of a triggered market's settlement, bps: `1 − reserve / liability` (0: paid in full). */
 export function haircut(m: MarketView): number {
@@ -27,7 +27,7 @@ export function haircut(m: MarketView): number {
 function marketCard(m: MarketView, s: Snapshot, name: string, symbol: string): HTMLElement {
   const status = marketStatus(m, s.now);
   const feed = m.feed;
-  const price = feed ? `$${formatPrice(feed.price, feed.exponent, 4)}` : 'no price';
+  const price = feed ? usdPrice(feed.price, feed.exponent) : 'no price';
   const conf = feed ? `± ${formatPrice(feed.conf, feed.exponent, 4)}` : '';
   const age = feed ? s.now - feed.publishTime : 0n;
   const { capacity, activeCover, left } = m.capacity;

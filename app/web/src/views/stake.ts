@@ -17,7 +17,7 @@ import {
 } from '@coverage-pool/client';
 import { describeError, runTransaction, type Sender } from '../actions';
 import { clockNow, type Snapshot } from '../data';
-import { dateTime, duration, field, fill, fixed, h, parseTokens, tokens } from '../ui';
+import { dateTime, duration, field, fill, fixed, h, parseTokens, span, tokens } from '../ui';
 import type { WalletState } from '../wallet';
 
 export class StakeView {
@@ -81,7 +81,7 @@ export class StakeView {
     }
     const terms = this.el.querySelector('[data-testid="request-terms"]');
     if (terms) {
-      fill(terms, `Shares are locked when you request. After a cooldown of ${duration(s.pool.cooldown)}, you have ${duration(s.pool.withdrawWindow)} to withdraw; ` +
+      fill(terms, `Shares are locked when you request. After a cooldown of ${span(s.pool.cooldown)}, you have ${span(s.pool.withdrawWindow)} to withdraw; ` +
         'you get the lower of their value at the request and at the withdrawal.');
     }
     this.connectHint.textContent = this.wallet.connection ? '' : 'Connect a wallet to deposit and withdraw.';
