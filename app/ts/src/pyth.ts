@@ -111,7 +111,10 @@ export function decodePriceUpdate(data: ReadonlyUint8Array): PriceUpdate {
   return priceUpdateDecoder.decode(data, 8) as PriceUpdate;
 }
 
-/** A price `value × 10^exponent` as a decimal string (`formatPrice(99701310n, -8)` is `"0.9970131"`). */
+/**
+ * A price `value × 10^exponent` as a decimal string, cut (not rounded) after
+ * `maxFractionDigits`: `formatPrice(99701310n, -8)` is `"0.9970131"`.
+ */
 export function formatPrice(value: bigint, exponent: number, maxFractionDigits = 8): string {
   const sign = value < 0n ? '-' : '';
   const abs = value < 0n ? -value : value;

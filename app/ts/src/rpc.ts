@@ -17,7 +17,7 @@ import {
 import { decodeAccountData, policyFilters, type AccountType, type AccountTypes } from './accounts';
 import { COVERAGE_POOL_PROGRAM_ADDRESS, type Policy } from './generated';
 import { findBookPda, findLedgerPda, findMarketPda } from './pdas';
-import { decodePriceUpdate, pushFeedAddress, type PriceUpdate } from './pyth';
+import { pushFeedAddress } from './pyth';
 import type { QuoteAccounts } from './quote';
 
 /** An account of the program with its address. */
@@ -106,13 +106,4 @@ export async function fetchWithdrawPriceUpdates(
  */
 export async function fetchUnixTimestamp(rpc: Rpc<GetAccountInfoApi>): Promise<bigint> {
   return (await fetchSysvarClock(rpc)).unixTimestamp;
-}
-
-/** The `PriceUpdateV2` accounts at `addresses`, decoded; `null` where an account does not exist. */
-export async function fetchPriceUpdates(
-  rpc: Rpc<GetMultipleAccountsApi>,
-  addresses: readonly Address[],
-): Promise<(PriceUpdate | null)[]> {
-  const { value } = await rpc.getMultipleAccounts([...addresses], { encoding: 'base64' }).send();
-  return value.map((a) => (a ? decodePriceUpdate(getBase64Encoder().encode(a.data[0])) : null));
 }

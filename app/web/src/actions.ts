@@ -10,7 +10,6 @@ import {
   explainProgramError,
   InputError,
   RuleError,
-  sendInstructions,
   type ExplainContext,
   type SendRpc,
 } from '@coverage-pool/client';
@@ -24,6 +23,7 @@ export function describeError(e: unknown, context: ExplainContext = {}): { name?
   if (e instanceof InputError) return { name: e.rule, words: capitalise(e.message) + '.' };
   const message = e instanceof Error ? e.message : String(e);
   if (/reject|declin|denied|cancel/i.test(message)) return { words: 'You declined the request in your wallet: nothing was sent.' };
+  if (e instanceof Error && e.constructor === Error) return { words: message }; // the page's own sentences
   return { words: `The transaction did not go through: ${message}` };
 }
 
@@ -73,9 +73,4 @@ export async function runTransaction(
     console.warn(label, e);
     return null;
   }
-}
-
-/** A sender confirming over the websocket, or by polling. */
-export function makeSender(rpc: SendRpc, subscriptions: Parameters<typeof sendInstructions>[3] extends infer O ? O : never): Sender {
-  return { rpc, send: (signer, instructions) => sendInstructions(rpc, signer, instructions, subscriptions) };
 }

@@ -3,8 +3,8 @@
 // beyond capacity is refused live in plain words; a purchase that loses its
 // capacity while the wallet is still asking for approval (another staker
 // withdraws meanwhile) fails on chain and the page shows the program's named
-// error in plain words, with nothing changed. Then the page on a phone-sized
-// screen, operated with the keyboard alone.
+// error in plain words, with nothing changed; one declined in the wallet says
+// so. Then the page on a phone-sized screen, operated with the keyboard alone.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { createSolanaRpc, type Address } from '@solana/kit';
@@ -99,6 +99,15 @@ test('buy at the quoted premium; over capacity refused live and on chain, by nam
   assert.equal(await page.evaluate(() => window.testWallet.signed), 2, 'the wallet signed the two purchases');
   await screenshot(page, 'buy-refused', { fullPage: false });
   assert.ok(s.websockets.some((u) => u.startsWith(net.info.ws)), `confirmed over the websocket: ${s.websockets}`);
+
+  // declined in the wallet: said so, nothing sent
+  await page.getByLabel('Cover amount (USDC)').fill('1000');
+  await until(page, 'premium', /USDC$/);
+  await page.getByRole('button', { name: 'Buy cover' }).click();
+  await page.waitForFunction(() => window.testWallet.pending === 1);
+  await page.evaluate(() => window.testWallet.reject());
+  assert.equal(await until(page, 'buy-status', /failed/), 'Purchase failed. You declined the request in your wallet: nothing was sent.');
+  assert.deepEqual(await state(), unchanged);
   assert.deepEqual(s.errors.filter((e) => !e.includes('Failed to load resource')), []);
 });
 

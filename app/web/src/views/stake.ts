@@ -206,6 +206,8 @@ export class StakeView {
     await runTransaction(this.requestStatus, this.sender, () => this.wallet.signer(), 'Withdrawal request', async () => {
       if (!s || !user) throw new Error('Connect a wallet first.');
       if (shares === null) throw new Error('Enter a number of shares.');
+      // zero shares renews a lapsed request (the program's rule); without one there is nothing to ask for
+      if (shares === 0n && !user.requests[tranche]) throw new Error('You hold no shares of this tranche.');
       return [await buildRequestWithdrawal({ staker: this.wallet.signer(), keys: s.keys, tranche, trancheCount: s.pool.trancheCount, stakerShares: user.shareAccounts[tranche]!, shares })];
     });
     this.requestShares.value = '';
