@@ -100,9 +100,16 @@ class App {
 
   private show(): void {
     const view = this.current();
-    fill(this.nav, ...VIEWS.map(([v, label]) =>
-      h('a', { href: `#${v}`, class: v === view ? 'tab active' : 'tab', 'aria-current': v === view ? 'page' : undefined, 'data-testid': `tab-${v}` }, label),
-    ));
+    if (!this.nav.firstChild) {
+      fill(this.nav, ...VIEWS.map(([v, label]) => h('a', { href: `#${v}`, class: 'tab', 'data-testid': `tab-${v}` }, label)));
+    }
+    // the links stay (a keyboard user keeps their place); only the current one changes
+    this.nav.querySelectorAll('a').forEach((a) => {
+      const current = a.getAttribute('href') === `#${view}`;
+      a.classList.toggle('active', current);
+      if (current) a.setAttribute('aria-current', 'page');
+      else a.removeAttribute('aria-current');
+    });
     fill(this.main, this.views[view].el);
     document.title = `${VIEWS.find(([v]) => v === view)![1]} · Coverage pool`;
   }

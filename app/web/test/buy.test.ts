@@ -143,7 +143,9 @@ test('a phone-sized screen, with the keyboard alone: connect, quote, labelled co
   await tabTo(/^A:tab-buy:/);
   await page.keyboard.press('Enter');
   await page.getByLabel('Cover amount (USDC)').waitFor();
-  await tabTo(/^INPUT::/); // the first field of the form: Market is a select, then the amount
+  assert.match(await focused(), /^A:tab-buy:/, 'the tab keeps the focus');
+  await tabTo(/^SELECT::/, 2); // the form follows the tabs: the market, then the amount
+  await tabTo(/^INPUT::/, 1);
   for (const label of ['Market', 'Cover amount (USDC)', 'Days', 'Tolerance (%)']) {
     assert.equal(await page.getByLabel(label, { exact: true }).count(), 1, `a control labelled ${label}`);
   }
