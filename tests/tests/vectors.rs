@@ -4,9 +4,9 @@
 //!
 //! * every instruction of the IDL: inputs → the bytes `coverage_sdk::ix` builds;
 //! * every account type of the IDL: bytes from a bank story → the fields Rust decodes;
-//! * PDAs and Pyth push-feed addresses;
+//! * PDAs, Pyth push-feed addresses and `PriceUpdateV2` accounts;
 //! * the core's numbers: premiums (`pricing::Curve`), full quotes
-//!   (`coverage_sdk::quote::premium` on real accounts), share values,
+//!   (`coverage_sdk::quote::premium` on real accounts), share values, required capital,
 //!   payouts with haircuts, policy terms;
 //! * real refusals from the bank: the transaction error → the named error.
 //!
@@ -872,6 +872,74 @@ fn push_feed_vectors() -> Vec<Value> {
     out
 }
 
+/// `PriceUpdateV2` accounts as the receiver writes them (either verification
+/// level, any exponent and sign) and as localnet and the demo write them
+/// (`pyth::PriceUpdate`) → the fields the receiver SDK decodes.
+fn price_update_vectors() -> Vec<Value> {
+    use anchor_lang::{AccountDeserialize, AccountSerialize};
+    use pyth_solana_receiver_sdk::price_update::{PriceFeedMessage, PriceUpdateV2, VerificationLevel};
+    let mut r = Rng(SEED + 7);
+    let cases: [(VerificationLevel, i64, i32); 6] = [
+        (VerificationLevel::Full, 100_000_000, -8),
+        (VerificationLevel::Full, 90_882_699, -8),
+        (VerificationLevel::Partial { num_signatures: 5 }, 99_950_000, -8),
+        (VerificationLevel::Full, 1, 8),
+        (VerificationLevel::Full, -42, -10),
+        (VerificationLevel::Partial { num_signatures: 255 }, i64::MAX, 0),
+    ];
+    let mut accounts: Vec<Vec<u8>> = cases
+        .into_iter()
+        .map(|(level, price, exponent)| {
+            let publish_time = 1_678_338_000 + r.range(0, 1_000_000) as i64;
+            let update = PriceUpdateV2 {
+                write_authority: r.key(),
+                verification_level: level,
+                price_message: PriceFeedMessage {
+                    feed_id: r.key().to_bytes(),
+                    price,
+                    conf: r.magnitude(12),
+                    exponent,
+                    publish_time,
+                    prev_publish_time: publish_time - r.range(1, 60) as i64,
+                    ema_price: price / 2,
+                    ema_conf: r.magnitude(10),
+                },
+                posted_slot: r.range(0, 1 << 40),
+            };
+            let mut data = Vec::new();
+            update.try_serialize(&mut data).unwrap();
+            data.resize(PriceUpdateV2::LEN, 0);
+            data
+        })
+        .collect();
+    let usdc = pyth::parse_feed_id("0xeaa020c61cc479712813461ce153894a96a6c00b21ed0cfc2798d1f9a9e9c94a").unwrap();
+    accounts.push(pyth::PriceUpdate::new(usdc, 99_701_310, 300_586, 1_678_338_900).data());
+    accounts
+        .iter()
+        .map(|data| {
+            let u = PriceUpdateV2::try_deserialize(&mut &data[..]).unwrap();
+            let m = u.price_message;
+            json!({
+                "data": hex(data),
+                "write_authority": key(&u.write_authority),
+                "verification_level": match u.verification_level {
+                    VerificationLevel::Partial { num_signatures } => json!({ "kind": "Partial", "num_signatures": num_signatures }),
+                    VerificationLevel::Full => json!({ "kind": "Full" }),
+                },
+                "feed_id": pyth::feed_id_hex(&m.feed_id),
+                "price": n64(m.price),
+                "conf": n64(m.conf),
+                "exponent": m.exponent,
+                "publish_time": n64(m.publish_time),
+                "prev_publish_time": n64(m.prev_publish_time),
+                "ema_price": n64(m.ema_price),
+                "ema_conf": n64(m.ema_conf),
+                "posted_slot": n64(u.posted_slot),
+            })
+        })
+        .collect()
+}
+
 // ------------------------------------------------------------------ the core's numbers
 
 fn core_curve_json(c: &Curve) -> Value {
@@ -1287,6 +1355,7 @@ struct Story {
     accounts: Vec<Value>,
     snapshots: Vec<Value>,
     share_values: Vec<Value>,
+    required_capital: Vec<Value>,
     settled: Vec<Value>,
     refusals: Vec<Value>,
 }
@@ -1454,6 +1523,35 @@ async fn bank_story() -> Story {
         }
     }
 
+    // required capital (PROTOCOL.md 3.3) as `withdraw` computes it from the
+    // markets' active cover: `Pool::required_capital`, on this pool's account
+    let mut required_capital = Vec::new();
+    let mut rp = env.pool().await;
+    let mut rng = Rng(SEED + 8);
+    let mut cases: Vec<(u32, Vec<u64>)> = vec![
+        (20_000, vec![]),
+        (20_000, vec![500, 700]),
+        (20_000, vec![800, 400]),
+        (10_000, vec![3, 0, 3]),
+        (30_000, vec![1, 1, 1, 1]),
+        (15_000, vec![7]),
+        (40_000, vec![u64::MAX, 0]),
+        (20_000, vec![u64::MAX, 1]),
+    ];
+    for _ in 0..40 {
+        let covers = (0..rng.range(1, 8)).map(|_| rng.magnitude(14)).collect();
+        cases.push((rng.range(10_000, 100_000) as u32, covers));
+    }
+    for (leverage, covers) in cases {
+        rp.max_leverage_bps = leverage;
+        let result = match rp.required_capital(covers.iter().copied()) {
+            Ok(x) => json!({ "ok": n64(x) }),
+            Err(anchor_lang::error::Error::AnchorError(e)) => json!({ "error": e.error_name }),
+            Err(e) => panic!("{e:?}"),
+        };
+        required_capital.push(json!({ "max_leverage_bps": leverage, "active_cover": u64s(&covers), "result": result }));
+    }
+
     // every account type, before any trigger
     let ledger_key = env.keys.ledger();
     let request_key = env.request_address(&bob, 1);
@@ -1579,6 +1677,7 @@ async fn bank_story() -> Story {
         accounts,
         snapshots,
         share_values,
+        required_capital,
         settled,
         refusals,
     }
@@ -1608,11 +1707,13 @@ async fn golden_vectors_for_the_typescript_client() {
     v.insert("accounts".into(), Value::Array(story.accounts));
     v.insert("pdas".into(), Value::Array(pda_vectors()));
     v.insert("push_feeds".into(), Value::Array(push_feed_vectors()));
+    v.insert("price_updates".into(), Value::Array(price_update_vectors()));
     v.insert("curve_quotes".into(), Value::Array(curve_quote_vectors()));
     v.insert("rates".into(), Value::Array(rate_vectors()));
     v.insert("quotes".into(), Value::Array(story.snapshots));
     v.insert("shares".into(), share_vectors());
     v.insert("share_values".into(), Value::Array(story.share_values));
+    v.insert("required_capital".into(), Value::Array(story.required_capital));
     v.insert("payouts".into(), payout_vectors());
     v.insert("settled_policies".into(), Value::Array(story.settled));
     v.insert("refusals".into(), Value::Array(story.refusals));

@@ -19,6 +19,7 @@ export * from './pricing';
 export * from './pyth';
 export * from './quote';
 export * from './rpc';
+export * from './send';
 export * from './settlement';
 export * from './shares';
 export * from './validate';

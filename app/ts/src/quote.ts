@@ -7,7 +7,7 @@
  * will run at; the result equals the program's premium to the unit.
  */
 import type { CoverBook, Market, Pool, PremiumLedger } from './generated';
-import { BPS, RuleError, dayOf, i64, mulDivFloor, SECONDS_PER_DAY, u64 } from './math';
+import { BPS, RuleError, dayOf, i64, mulDivCeil, mulDivFloor, SECONDS_PER_DAY, u64 } from './math';
 import { curveOf, curvePremium } from './pricing';
 
 /** The accounts a quote reads. */
@@ -105,9 +105,46 @@ export function accruePool(pool: Pool, ledger: PremiumLedger, now: bigint): { po
   return { pool: p, ledger: accrued.ledger };
 }
 
+/**
+ * Premium each of the pool's tranches earns from `from` to `to` out of
+ * premium already paid, if nothing else happens meanwhile: the pool accrued
+ * to `from`, then from there to `to` (what `accrue_premium` at those two
+ * times would add to each tranche). The page's "premium, next 7 days".
+ */
+export function scheduledEarnings(pool: Pool, ledger: PremiumLedger, from: bigint, to: bigint): bigint[] {
+  const start = accruePool(pool, ledger, from);
+  const end = accruePool(start.pool, start.ledger, to);
+  return start.pool.tranches.slice(0, pool.trancheCount).map((t, i) => end.pool.tranches[i]!.assets - t.assets);
+}
+
 /** Pool capital: the sum of its tranches' assets (reserves excluded). */
 export function poolCapital(pool: Pool): bigint {
   return pool.tranches.slice(0, pool.trancheCount).reduce((c, t) => u64(c + t.assets), 0n);
+}
+
+/**
+ * Required capital (PROTOCOL.md 3.3) from each market's active cover:
+ * `max(largest, ⌈total × 10 000 / maxLeverageBps⌉)` (`Pool::required_capital`).
+ * A redemption may not leave pool capital below it.
+ */
+export function requiredCapital(activeCover: readonly bigint[], maxLeverageBps: number | bigint): bigint {
+  let largest = 0n;
+  let total = 0n;
+  for (const a of activeCover) {
+    if (a > largest) largest = a;
+    total = u64(total + a);
+  }
+  const byLeverage = mulDivCeil(total, BPS, BigInt(maxLeverageBps));
+  return largest > byLeverage ? largest : byLeverage;
+}
+
+/** The pool's required capital at `now` from its markets' books, in market order, as `withdraw` computes it. */
+export function poolRequiredCapital(pool: Pool, books: readonly CoverBook[], now: bigint): bigint {
+  const today = dayOf(now);
+  return requiredCapital(
+    books.map((b) => activeCoverOn(b, today)),
+    pool.maxLeverageBps,
+  );
 }
 
 /**

@@ -4,9 +4,11 @@
  * what `withdraw` needs to be given. Data is decoded with the checked
  * decoders: an account of the wrong type or size is an error, never garbage.
  */
+import { fetchSysvarClock } from '@solana/sysvars';
 import {
   getBase64Encoder,
   type Address,
+  type GetAccountInfoApi,
   type GetMultipleAccountsApi,
   type GetProgramAccountsApi,
   type Rpc,
@@ -94,4 +96,14 @@ export async function fetchWithdrawPriceUpdates(
     markets.map((m) => ['Market', m] as const),
   );
   return Promise.all(decoded.map((m) => pushFeedAddress((m as AccountTypes['Market']).feedId)));
+}
+
+/**
+ * The cluster's time (the Clock sysvar's unix timestamp): what the program
+ * reads as `now`. Quote, value and time windows with it rather than the
+ * machine's clock, which drifts from the cluster's (and on `cover localnet`
+ * may be far from it).
+ */
+export async function fetchUnixTimestamp(rpc: Rpc<GetAccountInfoApi>): Promise<bigint> {
+  return (await fetchSysvarClock(rpc)).unixTimestamp;
 }

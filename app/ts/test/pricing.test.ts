@@ -1,10 +1,10 @@
 // Premiums: the core's `pricing::Curve` (≥ 200 cases with the edges) and full
-// quotes on real accounts (`coverage_sdk::quote`), to the unit.
+// quotes on real accounts (`coverage_sdk::quote`), to the unit; required capital.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeCoverBookData, decodeMarketData, decodePoolData, decodePremiumLedgerData } from '../src/accounts';
 import { curvePremium, kinkCover, rateAt, type Curve } from '../src/pricing';
-import { marketCapacity, quotePremium } from '../src/quote';
+import { accruePool, marketCapacity, quotePremium, requiredCapital, scheduledEarnings } from '../src/quote';
 import { big, fromHex, golden, outcome, type Json } from './golden';
 
 const curve = (c: Json): Curve => ({
@@ -59,4 +59,31 @@ test('full quotes on accounts from the bank equal the SDK\'s, at later times too
     }
   }
   assert.ok(n >= 10);
+});
+
+test('required capital equals the program\'s (Pool::required_capital), overflow included', () => {
+  assert.ok(golden.required_capital.length >= 40);
+  for (const c of golden.required_capital) {
+    const got = outcome(() => requiredCapital(c.active_cover.map(big), c.max_leverage_bps), str);
+    assert.deepEqual(got, c.result, JSON.stringify(c));
+  }
+});
+
+test('scheduled earnings split the ledger\'s premium among tranches, all of it by the last scheduled day', () => {
+  for (const s of golden.quotes) {
+    const pool = decodePoolData(fromHex(s.pool));
+    const ledger = decodePremiumLedgerData(fromHex(s.ledger));
+    const from = big(s.quotes[0].now);
+    const sum = (xs: bigint[]) => xs.reduce((a, b) => a + b, 0n);
+    const start = accruePool(pool, ledger, from);
+    for (const days of [0n, 1n, 7n, 30n, 400n]) {
+      const to = from + days * 86_400n;
+      const earned = scheduledEarnings(pool, ledger, from, to);
+      const end = accruePool(start.pool, start.ledger, to);
+      // what the ledger released is what the tranches gained, plus what no tranche could take (fees)
+      assert.equal(sum(earned) + (end.pool.feesOwed - start.pool.feesOwed), start.ledger.unearnedTotal - end.ledger.unearnedTotal, s.label);
+      if (days === 0n) assert.equal(sum(earned), 0n);
+      if (days === 400n) assert.equal(end.ledger.unearnedTotal, 0n, `${s.label}: every scheduled day is past`);
+    }
+  }
 });

@@ -1,0 +1,159 @@
+// A buyer in headless Chromium against `cover localnet`: the premium quoted
+// live as they type is what the program charges, the policy is listed; cover
+// beyond capacity is refused live in plain words; a purchase that loses its
+// capacity while the wallet is still asking for approval (another staker
+// withdraws meanwhile) fails on chain and the page shows the program's named
+// error in plain words, with nothing changed; one declined in the wallet says
+// so. Then the page on a phone-sized screen, operated with the keyboard alone.
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { createSolanaRpc, type Address } from '@solana/kit';
+import { fetchToken, findAssociatedTokenPda, TOKEN_PROGRAM_ADDRESS } from '@solana-program/token';
+import { fetchPolicies, fetchQuoteAccounts, fetchUnixTimestamp, marketCapacity } from '@coverage-pool/client';
+import { cover, stakeWithCli, startLocalnet } from '@coverage-pool/client/testing';
+import { openPage, screenshot, stopServer, walletKeypair } from './browser';
+import { byTestId, until } from './page';
+
+const USDC = 1_000_000n;
+
+after(stopServer);
+
+test('buy at the quoted premium; over capacity refused live and on chain, by name, nothing changed', { timeout: 240_000 }, async (t) => {
+  const net = await startLocalnet();
+  t.after(() => net.stop());
+  await stakeWithCli(net, 100_000, [0, 1]);
+  // a staker who will leave: 50 000 in the junior tranche, withdrawal requested, cooldown over
+  const leaver = await stakeWithCli(net, 50_000, [0]);
+  cover(net, leaver.keypair, ['stake', 'request', '--pool', net.info.pool, '--tranche', '0', '--shares', '50000']);
+  await net.call('localnet_advanceClock', [7 * 86_400 + 60]);
+
+  const rpc = createSolanaRpc(net.info.rpc);
+  const poolAddress = net.info.pool as Address;
+  const market = net.info.markets[0]!.address as Address;
+  const { address: me } = await walletKeypair();
+  const [myCollateral] = await findAssociatedTokenPda({ owner: me, mint: net.info.mint as Address, tokenProgram: TOKEN_PROGRAM_ADDRESS });
+  const collateral = async () => (await fetchToken(rpc, myCollateral)).data.amount;
+
+  const s = await openPage(net, { view: 'buy' });
+  t.after(() => s.close());
+  const { page } = s;
+  await page.getByRole('button', { name: 'Connect Test Wallet' }).click();
+  await byTestId(page, 'faucet').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="account"]') !== null);
+  await page.waitForTimeout(1_000);
+
+  // ---- the live quote, then the purchase at that premium
+  await page.getByLabel('Market', { exact: true }).selectOption({ label: 'USDC depeg' });
+  await page.getByLabel('Days').fill('30');
+  await page.getByLabel('Cover amount (USDC)').fill('150000');
+  await until(page, 'premium', /USDC$/);
+  await screenshot(page, 'buy'); // a large purchase: its stretch of the curve shows
+  await page.getByLabel('Cover amount (USDC)').fill('10000');
+  const quoted = await until(page, 'premium', /USDC$/);
+  const premium = BigInt(quoted.replace(/[^\d]/g, '')); // six decimals shown: the premium in base units
+  assert.ok(premium > 0n);
+  const before = await collateral();
+  await page.getByRole('button', { name: 'Buy cover' }).click();
+  await until(page, 'buy-status', /Purchase: confirmed/);
+  const [policy] = await fetchPolicies(rpc, { owner: me });
+  assert.ok(policy, 'the policy is on chain');
+  assert.equal(policy.data.amount, 10_000n * USDC);
+  assert.equal(policy.data.premium, premium, 'the program charged the premium the page quoted');
+  assert.equal(before - (await collateral()), premium);
+  await page.locator('[data-testid="tab-policies"]').click();
+  const row = page.locator(`[data-testid="policy-${policy.address}"]`);
+  await row.waitFor();
+  assert.match(await row.textContent() ?? '', /USDC depeg #0.*10 000 USDC.*Pending activation starts in \d+ (min|s)/);
+
+  // ---- over capacity, as typed: refused by the live quote, in the program's words
+  await page.locator('[data-testid="tab-buy"]').click();
+  const now = await fetchUnixTimestamp(rpc);
+  const left = marketCapacity(await fetchQuoteAccounts(rpc, poolAddress, market), now).left;
+  await page.getByLabel('Cover amount (USDC)').fill(String(left / USDC + 1_000n));
+  const note = await until(page, 'quote-note', /Capacity exceeded/);
+  assert.match(note, /^Capacity exceeded: at most [\d ]+ USDC of cover is left on this market\.$/);
+  assert.ok(Math.abs(Number(note.replace(/[^\d]/g, '')) - Number(left / USDC)) <= 1, `${note} vs ${left}`);
+  assert.equal(await byTestId(page, 'buy').isDisabled(), true);
+
+  // ---- a purchase within capacity when quoted, whose capacity goes while the wallet asks for approval
+  const want = left / USDC - 10_000n; // fits now; not once the leaver's 50 000 are gone
+  await page.getByLabel('Cover amount (USDC)').fill(String(want));
+  await until(page, 'premium', /USDC$/);
+  await page.evaluate(() => (window.testWallet.autoApprove = false));
+  await page.getByRole('button', { name: 'Buy cover' }).click();
+  await page.waitForFunction(() => window.testWallet.pending === 1);
+  cover(net, leaver.keypair, ['stake', 'withdraw', '--pool', net.info.pool, '--tranche', '0']);
+  const state = async () => ({
+    collateral: await collateral(),
+    policies: (await fetchPolicies(rpc, { owner: me })).length,
+    count: (await fetchQuoteAccounts(rpc, poolAddress, market)).market.policyCount,
+  });
+  const unchanged = await state();
+  await page.evaluate(() => window.testWallet.approve());
+  const status = await until(page, 'buy-status', /failed/);
+  const leftAfter = marketCapacity(await fetchQuoteAccounts(rpc, poolAddress, market), await fetchUnixTimestamp(rpc)).left;
+  assert.match(status, /^Purchase failed\. Capacity exceeded: at most [\d ]+ USDC of cover is left on this market\.CapacityExceeded$/);
+  assert.ok(Math.abs(Number(status.replace(/CapacityExceeded$/, '').replace(/[^\d]/g, '')) - Number(leftAfter / USDC)) <= 1, `${status} vs ${leftAfter}`);
+  assert.doesNotMatch(status, /0x|6\d{3}|custom program error/i, 'no raw code');
+  assert.deepEqual(await state(), unchanged, 'nothing changed on chain');
+  assert.equal(await page.evaluate(() => window.testWallet.signed), 2, 'the wallet signed the two purchases');
+  await screenshot(page, 'buy-refused', { fullPage: false });
+  assert.ok(s.websockets.some((u) => u.startsWith(net.info.ws)), `confirmed over the websocket: ${s.websockets}`);
+
+  // declined in the wallet: said so, nothing sent
+  await page.getByLabel('Cover amount (USDC)').fill('1000');
+  await until(page, 'premium', /USDC$/);
+  await page.getByRole('button', { name: 'Buy cover' }).click();
+  await page.waitForFunction(() => window.testWallet.pending === 1);
+  await page.evaluate(() => window.testWallet.reject());
+  assert.equal(await until(page, 'buy-status', /failed/), 'Purchase failed. You declined the request in your wallet: nothing was sent.');
+  assert.deepEqual(await state(), unchanged);
+  assert.deepEqual(s.errors.filter((e) => !e.includes('Failed to load resource')), []);
+});
+
+test('a phone-sized screen, with the keyboard alone: connect, quote, labelled controls', { timeout: 120_000 }, async (t) => {
+  const net = await startLocalnet();
+  t.after(() => net.stop());
+  await stakeWithCli(net, 100_000, [0, 1]);
+  const s = await openPage(net, { view: 'pool', viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
+  t.after(() => s.close());
+  const { page } = s;
+  // nothing wider than the screen
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'no horizontal scrolling');
+  await screenshot(page, 'phone-pool', { docs: false });
+
+  // Tab through the header to the wallet and connect with Enter
+  const focused = async () => page.evaluate(() => {
+    const e = document.activeElement as HTMLElement | null;
+    return e ? `${e.tagName}:${e.getAttribute('data-testid') ?? ''}:${e.textContent?.trim() ?? ''}` : '';
+  });
+  const tabTo = async (match: RegExp, limit = 30) => {
+    for (let i = 0; i < limit; i++) {
+      await page.keyboard.press('Tab');
+      if (match.test(await focused())) return;
+    }
+    throw new Error(`${match} is not reachable with Tab (last: ${await focused()})`);
+  };
+  await tabTo(/^BUTTON:connect:/);
+  await page.keyboard.press('Enter');
+  await byTestId(page, 'account').waitFor();
+  await tabTo(/^BUTTON:faucet:/, 5);
+  await page.keyboard.press('Enter');
+  await until(page, 'balance', '100 000 USDC');
+  await tabTo(/^A:tab-buy:/);
+  await page.keyboard.press('Enter');
+  await page.getByLabel('Cover amount (USDC)').waitFor();
+  assert.match(await focused(), /^A:tab-buy:/, 'the tab keeps the focus');
+  await tabTo(/^SELECT::/, 2); // the form follows the tabs: the market, then the amount
+  await tabTo(/^INPUT::/, 1);
+  for (const label of ['Market', 'Cover amount (USDC)', 'Days', 'Tolerance (%)']) {
+    assert.equal(await page.getByLabel(label, { exact: true }).count(), 1, `a control labelled ${label}`);
+  }
+  await page.getByLabel('Cover amount (USDC)').focus();
+  await page.keyboard.type('2500');
+  const premium = await until(page, 'premium', /USDC$/);
+  assert.match(premium, /^\d+\.\d{6} USDC$/);
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'no horizontal scrolling');
+  await screenshot(page, 'phone-buy');
+  assert.deepEqual(s.errors, []);
+});

@@ -1,0 +1,101 @@
+// A staker in headless Chromium with a Wallet Standard wallet against
+// `cover localnet`: connect, test funds from the localnet faucet, deposit with
+// a min-shares bound, request a withdrawal (countdown), cancel, request again,
+// the clock advanced past the cooldown, withdraw. Each step is checked on the
+// page and on chain through the RPC. The page confirms by polling here
+// (`?confirm=polling`); the other flows confirm over the websocket.
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { createSolanaRpc, type Address } from '@solana/kit';
+import { fetchMint, fetchToken, findAssociatedTokenPda } from '@solana-program/token';
+import { fetchDecoded, findShareMintPda, findWithdrawalRequestPda, sharesForDeposit, type Pool } from '@coverage-pool/client';
+import { stakeWithCli, startLocalnet } from '@coverage-pool/client/testing';
+import { openPage, screenshot, stopServer, walletKeypair } from './browser';
+import { byTestId, until } from './page';
+import { tokens } from '../src/ui';
+
+const USDC = 1_000_000n;
+
+after(stopServer);
+
+test('connect, deposit, request, cancel, request, advance the clock, withdraw', { timeout: 240_000 }, async (t) => {
+  const net = await startLocalnet();
+  t.after(() => net.stop());
+  await stakeWithCli(net, 100_000, [0, 1]);
+  const rpc = createSolanaRpc(net.info.rpc);
+  const poolAddress = net.info.pool as Address;
+  const pool = async () => (await fetchDecoded(rpc, [['Pool', poolAddress]] as const))[0] as Pool;
+  const { address: me } = await walletKeypair();
+  const [shareMint] = await findShareMintPda(poolAddress, 0);
+  const p0 = await pool();
+  const ata = async (mint: Address) => (await findAssociatedTokenPda({ owner: me, mint, tokenProgram: p0.tokenProgram }))[0];
+  const balance = async (mint: Address) => (await fetchToken(rpc, await ata(mint)).catch(() => null))?.data.amount ?? 0n;
+  const [requestAddress] = await findWithdrawalRequestPda(poolAddress, 0, me);
+  const request = async () => {
+    const { value } = await rpc.getAccountInfo(requestAddress, { encoding: 'base64' }).send();
+    return value ? (await fetchDecoded(rpc, [['WithdrawalRequest', requestAddress]] as const))[0] : null;
+  };
+
+  const s = await openPage(net, { view: 'stake', query: { confirm: 'polling' } });
+  t.after(() => s.close());
+  const { page } = s;
+
+  // connect through the Wallet Standard, then test funds from the localnet faucet
+  await page.getByRole('button', { name: 'Connect Test Wallet' }).click();
+  await until(page, 'account', me.slice(0, 4));
+  await byTestId(page, 'faucet').click();
+  await until(page, 'positions', /Wallet: 100 000 USDC · 2 SOL/);
+  assert.equal(await balance(p0.collateralMint), 100_000n * USDC);
+  assert.equal((await rpc.getBalance(me).send()).value, 2_000_000_000n);
+
+  // deposit 25 000 into the junior tranche: the page previews the shares and bounds them
+  await page.getByLabel('Tranche').first().selectOption('0');
+  await page.getByLabel('Amount (USDC)').fill('25000');
+  const supply = (await fetchMint(rpc, shareMint)).data.supply;
+  const { shares } = sharesForDeposit(25_000n * USDC, p0.tranches[0]!.assets, supply + p0.tranches[0]!.deadShares);
+  const preview = await until(page, 'deposit-preview', /You get/);
+  assert.match(preview, new RegExp(`^You get ${formatTokens(shares)} shares now; at least ${formatTokens((shares * 9_950n) / 10_000n)} accepted\\.$`));
+  await page.getByRole('button', { name: 'Deposit' }).click();
+  await until(page, 'deposit-status', /Deposit: confirmed/);
+  assert.equal(await balance(shareMint), shares, 'the shares previewed are the shares minted');
+  assert.equal((await pool()).tranches[0]!.assets, 125_000n * USDC);
+  assert.equal(await balance(p0.collateralMint), 75_000n * USDC);
+  await until(page, 'shares-0', formatTokens(shares));
+  await until(page, 'value-0', /^25 000 USDC$|^24 999\.99 USDC$/);
+
+  // request half, cancel it (the shares come back), request all
+  await page.getByLabel('Tranche').nth(1).selectOption('0');
+  await page.getByLabel('Shares (empty: all)').fill(formatTokens(shares / 2n).replace(/ /g, ''));
+  await page.getByRole('button', { name: 'Request withdrawal' }).click();
+  await until(page, 'request-status', /Withdrawal request: confirmed/);
+  assert.equal((await request())?.shares, shares / 2n);
+  assert.equal(await balance(shareMint), shares - shares / 2n);
+  await until(page, 'countdown-0', /^cooldown ends in (6 d 23 h 5\d min|7 d) \(/);
+  await screenshot(page, 'stake');
+  await byTestId(page, 'cancel-0').click();
+  await until(page, 'request-status', /Cancel: confirmed/);
+  assert.equal(await request(), null);
+  assert.equal(await balance(shareMint), shares);
+  await page.getByRole('button', { name: 'Request withdrawal' }).click();
+  await until(page, 'request-status', /Withdrawal request: confirmed/);
+  const requested = (await request())!;
+  assert.equal(requested.shares, shares);
+  await until(page, 'countdown-0', /^cooldown ends in (6 d 23 h 5\d min|7 d) \(/);
+  assert.equal(await byTestId(page, 'withdraw-0').isDisabled(), true, 'the page offers no withdrawal before the cooldown');
+
+  // the cooldown passes (the localnet clock control); the window is open
+  const { cooldown, withdrawWindow } = p0;
+  await net.call('localnet_advanceClock', [cooldown + 60]);
+  await until(page, 'countdown-0', new RegExp(`^withdrawable now; window closes in ${withdrawWindow / 86_400 - 1} d 23 h 5\\d min`));
+  await byTestId(page, 'withdraw-0').click();
+  await until(page, 'request-status', /Withdrawal: confirmed/);
+  assert.equal(await request(), null, 'the request is closed');
+  assert.equal(await balance(shareMint), 0n);
+  assert.equal(await balance(p0.collateralMint), 75_000n * USDC + requested.valueAtRequest, 'paid the value at request');
+  await until(page, 'shares-0', /^0$/);
+  assert.deepEqual(s.websockets, [], 'confirmed by polling: no websocket opened');
+  assert.deepEqual(s.errors, []);
+});
+
+/** Amounts as the page writes them (the page's own formatter: whole tokens, 2 decimals). */
+const formatTokens = (units: bigint) => tokens(units, 6);
