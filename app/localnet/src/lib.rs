@@ -19,6 +19,18 @@
 //! output goes to the process's stdout, not to transaction logs (which hold
 //! the runtime's and the bytecode programs' lines).
 //!
+//! # Keys: acting as the authority, a funded user
+//! The pool's creator and authority is the bank's genesis payer (which also
+//! pays for airdrops and the faucet). At start the server writes its keypair
+//! and a fresh user's, funded with 100 SOL and 1 000 000 collateral tokens,
+//! as Solana CLI keypair files (JSON, mode 0600) into [`Options::keys_dir`]:
+//! `authority.json` and `user.json`, named in the ready line
+//! (`authority_keypair`, `user_keypair`). So `cover --keypair
+//! …/authority.json gov …` acts as the pool authority, and `cover --keypair
+//! …/user.json stake …` as a staker, buyer or keeper. More SOL:
+//! `requestAirdrop`; more collateral: `localnet_mintCollateral`. The files
+//! are rewritten at each start (a new bank, new keys).
+//!
 //! # Time
 //! The bank's clock follows wall time `speed` times faster (plus
 //! `localnet_advanceClock`); a slot is 400 ms of that ledger time. A block
@@ -98,6 +110,9 @@ pub struct Options {
     pub speed: f64,
     /// Log filter for the bank when `RUST_LOG` is unset (e.g. `"error"`).
     pub log_filter: String,
+    /// Directory the authority's and the funded user's keypair files are
+    /// written to (`authority.json`, `user.json`; created if missing).
+    pub keys_dir: std::path::PathBuf,
 }
 
 /// A running localnet.
@@ -136,6 +151,7 @@ impl Localnet {
             log_filter: options.log_filter,
             rpc,
             ws: ws_url,
+            keys_dir: options.keys_dir,
         };
         let (handle, thread, info) = tokio::task::spawn_blocking(move || ledger::spawn(setup))
             .await

@@ -1,0 +1,3 @@
+//! keeper
+
+use super::*;

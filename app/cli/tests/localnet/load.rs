@@ -1,0 +1,3 @@
+//! load
+
+use super::*;
