@@ -379,7 +379,13 @@ impl Transport for RpcTransport {
     }
 
     async fn recent_slot(&mut self) -> Result<u64> {
-        Ok(self.client.get_slot().await?)
+        // finalized, as the Solana CLI asks for it: an ancestor of every bank the
+        // transaction can land in, so in their SlotHashes (a confirmed slot may be
+        // the very bank that runs it, or on a fork)
+        Ok(self
+            .client
+            .get_slot_with_commitment(solana_commitment_config::CommitmentConfig::finalized())
+            .await?)
     }
 
     async fn slot(&mut self) -> Result<u64> {
