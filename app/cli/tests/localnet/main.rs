@@ -5,6 +5,7 @@
 //! This file is the harness they share: a node started and waited for,
 //! funded wallets, raw calls.
 
+mod keeper;
 mod roles;
 mod rpc;
 
