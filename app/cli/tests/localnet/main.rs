@@ -6,6 +6,7 @@
 //! funded wallets, raw calls.
 
 mod keeper;
+mod load;
 mod roles;
 mod rpc;
 
