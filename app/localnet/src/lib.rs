@@ -33,12 +33,13 @@
 //!
 //! # Time
 //! The bank's clock follows wall time `speed` times faster (plus
-//! `localnet_advanceClock`); a slot is 400 ms of that ledger time. A block
-//! closes when it holds transactions and is 400 ms old (wall time), at the
-//! slot the clock stands for (skipping slots after idle time, as a cluster
-//! skips them); an idle ledger makes no blocks, since each costs the bank
-//! ~150 KB it never frees. The block height counts blocks, each registering
-//! one blockhash, so a blockhash is valid for 150 blocks
+//! `localnet_advanceClock` and `localnet_setClock`); a slot is 400 ms of
+//! that ledger time. A block closes when it holds transactions and is
+//! 400 ms old (wall time), at the slot the clock stands for (skipping slots
+//! after idle time, as a cluster skips them); an idle ledger makes no
+//! blocks, since each costs the bank ~150 KB it never frees. The block
+//! height counts blocks, each registering one blockhash, so a blockhash is
+//! valid for 150 blocks
 //! (`lastValidBlockHeight`): about a minute under load, longer when idle.
 //! `getSlot` at `finalized` is the rooted parent of the working slot (a
 //! recent slot for creating a lookup table).
@@ -77,9 +78,9 @@
 //! unsubscribes.
 //!
 //! Test controls (HTTP): see [`rpc::test_controls`] — `localnet_info`,
-//! `localnet_advanceClock [seconds]`, `localnet_setPrice [feed, {price,
-//! conf?, exponent?, publishTime?}]`, `localnet_mintCollateral [owner,
-//! amount]`.
+//! `localnet_advanceClock [seconds]`, `localnet_setClock [unixTimestamp]`,
+//! `localnet_setPrice [feed, {price, conf?, exponent?, publishTime?}]`,
+//! `localnet_mintCollateral [owner, amount]`.
 //!
 //! Bad input is the standard error and changes nothing: malformed JSON
 //! -32700, unknown method -32601, bad parameters -32602 naming the

@@ -648,6 +648,12 @@ async fn bad_input_gets_the_standard_error_and_changes_nothing() {
         code(&v) == -32602 && v["error"]["message"].as_str().unwrap().contains("`seconds`"),
         "{v}"
     );
+    // the clock never goes back
+    let v = call(&http, &url, "localnet_setClock", json!([1_600_000_000])).await;
+    assert!(
+        code(&v) == -32602 && v["error"]["message"].as_str().unwrap().contains("`unixTimestamp`"),
+        "{v}"
+    );
     let v = call(&http, &url, "getProgramAccounts", json!([coverage_pool::ID.to_string(), {"filters": [{"dataSize": 1}, {"dataSize": 2}, {"dataSize": 3}, {"dataSize": 4}, {"dataSize": 5}]}])).await;
     assert!(
         code(&v) == -32602 && v["error"]["message"].as_str().unwrap().contains("`filters`"),
