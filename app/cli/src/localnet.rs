@@ -170,7 +170,9 @@ fn guide(info: &Info) -> String {
         export += &format!(" {var}={address}");
     }
     export += &format!(" AUTH_KEY={} USER_KEY={}", info.authority_keypair, info.user_keypair);
-    out += &format!("In another terminal, from this directory:\n\n  {export}\n");
+    out += &format!(
+        "In another terminal, from this directory (`cover` is target/debug/cover after `cargo build -p cover-cli`):\n\n  {export}\n"
+    );
     out += &format!("  cover -u {url} pool show --pool $POOL\n");
     out += &format!("  cover -u {url} -k $USER_KEY stake deposit --pool $POOL --tranche 0 --amount 100000\n");
     if let Some((var, _)) = vars.first() {
