@@ -100,11 +100,6 @@ impl Daemon {
         self.seen.iter().filter(|v| v["action"] == action).cloned().collect()
     }
 
-    fn signal(&self, signal: i32) {
-        // SAFETY: signals our own child by its id
-        assert_eq!(unsafe { libc::kill(self.child.id() as i32, signal) }, 0);
-    }
-
     /// `/metrics` as a map from series (name and labels) to value.
     async fn scrape(&self) -> HashMap<String, f64> {
         let r = reqwest::get(format!("{}/metrics", self.metrics)).await.unwrap();
@@ -306,7 +301,7 @@ async fn the_keeper_daemon_settles_a_replayed_depeg() {
     let batch = first.wait_for("a settlement", 60, |v| v["action"] == "settle_policies");
     assert_eq!(batch["v0"], true, "through the lookup table");
     // killed mid-settlement
-    first.signal(libc::SIGKILL);
+    signal(&first.child, libc::SIGKILL);
     let _ = first.child.wait();
     let market: Market = read(&client, &usdc_market).await;
     let settled_first = market.settlement.settled_policies;
@@ -393,15 +388,8 @@ async fn the_keeper_daemon_settles_a_replayed_depeg() {
     );
 
     // ---- SIGINT: a clean exit, promptly
-    second.signal(libc::SIGINT);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let status = loop {
-        if let Some(s) = second.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "still running 15 s after SIGINT");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    signal(&second.child, libc::SIGINT);
+    let status = exit_within(&mut second.child, 15);
     assert!(status.success(), "{status:?}");
     let last = second.wait_for("the goodbye", 5, |v| v["msg"] == "shutting down");
     assert_eq!(last["signal"], "SIGINT");
@@ -421,15 +409,8 @@ async fn sigint_during_a_pass_stops_the_keeper_cleanly() {
     let keeper_file = node.keypair_file("keeper", &keeper);
     let mut daemon = Daemon::start(&node, &keeper_file, &node.key("pool"), &[]);
     daemon.wait_for("the start", 30, |v| v["msg"] == "keeper started");
-    daemon.signal(libc::SIGINT);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let status = loop {
-        if let Some(s) = daemon.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "still running 15 s after SIGINT");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    signal(&daemon.child, libc::SIGINT);
+    let status = exit_within(&mut daemon.child, 15);
     assert!(status.success(), "{status:?}");
     let last = daemon.wait_for("the goodbye", 5, |v| v["msg"] == "shutting down");
     assert_eq!(last["signal"], "SIGINT");

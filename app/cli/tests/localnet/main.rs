@@ -367,3 +367,21 @@ async fn landed(client: &RpcClient, v: &Value) {
     let status = client.get_signature_statuses(&[sig]).await.unwrap().value[0].clone();
     assert!(status.as_ref().is_some_and(|s| s.err.is_none()), "{v}: {status:?}");
 }
+
+/// Sends `signal` to a child process this test started.
+fn signal(child: &Child, signal: i32) {
+    // SAFETY: signals our own child by its id
+    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+}
+
+/// Waits for `child` to exit, at most `secs` seconds; its status.
+fn exit_within(child: &mut Child, secs: u64) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "still running {secs} s after the signal");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -83,33 +83,14 @@ async fn every_role_command_through_the_binary() {
     assert_eq!(v["status"], "Active");
 
     // ---- a staker (the ready line's user): deposit, request, cancel
-    let v = node.cli(
-        Some(&user),
-        &[
-            "stake",
-            "deposit",
-            "--pool",
-            &pool,
-            "--tranche",
-            "0",
-            "--amount",
-            "100000",
-        ],
-    );
+    let stake = |action: &str, tranche: &str, extra: &[&str]| {
+        let mut args = vec!["stake", action, "--pool", &pool, "--tranche", tranche];
+        args.extend_from_slice(extra);
+        node.cli(Some(&user), &args)
+    };
+    let v = stake("deposit", "0", &["--amount", "100000"]);
     landed(&client, &v).await;
-    node.cli(
-        Some(&user),
-        &[
-            "stake",
-            "deposit",
-            "--pool",
-            &pool,
-            "--tranche",
-            "1",
-            "--amount",
-            "50000.5",
-        ],
-    );
+    stake("deposit", "1", &["--amount", "50000.5"]);
     let p: Pool = read(&client, &keys.pool).await;
     assert_eq!(
         (p.tranches[0].assets, p.tranches[1].assets),
@@ -137,43 +118,19 @@ async fn every_role_command_through_the_binary() {
         assert_eq!(position["request"], Value::Null);
     }
     let request = pda::withdrawal_request(&keys.pool, 0, &me).0;
-    node.cli(
-        Some(&user),
-        &[
-            "stake",
-            "request",
-            "--pool",
-            &pool,
-            "--tranche",
-            "0",
-            "--shares",
-            "1000",
-        ],
-    );
+    stake("request", "0", &["--shares", "1000"]);
     let r: WithdrawalRequest = read(&client, &request).await;
     assert_eq!((r.shares, r.staker), (1_000 * USDC, me));
     assert_eq!(token_amount(&client, &keys.share_escrow(0)).await, 1_000 * USDC);
     let shown = node.cli(None, &["stake", "show", "--pool", &pool, "--owner", &me.to_string()]);
     assert_eq!(n(&shown["positions"][0]["request"]["shares"]), 1_000 * USDC);
-    node.cli(Some(&user), &["stake", "cancel", "--pool", &pool, "--tranche", "0"]);
+    stake("cancel", "0", &[]);
     assert!(!exists(&client, &request).await, "the request is closed");
     assert_eq!(
         token_amount(&client, &my_shares[0]).await,
         100_000 * USDC - coverage_core::shares::DEAD_SHARES
     );
-    node.cli(
-        Some(&user),
-        &[
-            "stake",
-            "request",
-            "--pool",
-            &pool,
-            "--tranche",
-            "0",
-            "--shares",
-            "2000",
-        ],
-    );
+    stake("request", "0", &["--shares", "2000"]);
     let requested: WithdrawalRequest = read(&client, &request).await;
     assert_eq!(requested.shares, 2_000 * USDC);
     // too early: the program's error by name, and nothing changes
@@ -230,29 +187,13 @@ async fn every_role_command_through_the_binary() {
         assert_eq!(entry["status"], "Active");
     }
     let heir = Keypair::new();
-    node.cli(
-        Some(&buyer_file),
-        &[
-            "cover",
-            "transfer",
-            "--policy",
-            &long.to_string(),
-            "--to",
-            &heir.pubkey().to_string(),
-        ],
-    );
+    let policy_arg = long.to_string();
+    let (heir_arg, buyer_arg) = (heir.pubkey().to_string(), buyer.pubkey().to_string());
+    let transfer = ["cover", "transfer", "--policy", &policy_arg, "--to"];
+    node.cli(Some(&buyer_file), &[&transfer[..], &[&heir_arg]].concat());
     assert_eq!(read::<Policy>(&client, &long).await.owner, heir.pubkey());
-    let err = node.cli_err(
-        Some(&buyer_file),
-        &[
-            "cover",
-            "transfer",
-            "--policy",
-            &long.to_string(),
-            "--to",
-            &buyer.pubkey().to_string(),
-        ],
-    );
+    // the old owner can no longer give it away
+    let err = node.cli_err(Some(&buyer_file), &[&transfer[..], &[&buyer_arg]].concat());
     assert!(err.contains("NotPolicyOwner"), "{err}");
     assert_eq!(read::<Policy>(&client, &long).await.owner, heir.pubkey());
 
@@ -348,7 +289,7 @@ async fn every_role_command_through_the_binary() {
     // ---- past the cooldown: withdraw; close the policy that ended
     control(&client, "localnet_advanceClock", json!([7 * DAY + 60])).await;
     let before = token_amount(&client, &my_usdc).await;
-    node.cli(Some(&user), &["stake", "withdraw", "--pool", &pool, "--tranche", "0"]);
+    stake("withdraw", "0", &[]);
     assert!(!exists(&client, &request).await, "the request is redeemed");
     // no loss since the request, so the lower of the two values is the one at request
     assert_eq!(

@@ -947,16 +947,8 @@ async fn a_replayed_series_drives_the_push_feed() {
 fn sigint_stops_it_cleanly() {
     let mut node = Node::start(&[]);
     let port: u16 = node.rpc().rsplit(':').next().unwrap().parse().unwrap();
-    // SAFETY: signals our own child by its id
-    assert_eq!(unsafe { libc::kill(node.child.id() as i32, libc::SIGINT) }, 0);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let status = loop {
-        if let Some(s) = node.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "still running 15 s after SIGINT");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    signal(&node.child, libc::SIGINT);
+    let status = exit_within(&mut node.child, 15);
     assert!(status.success(), "{status:?}; stderr: {}", node.stderr.lock().unwrap());
     // both ports are free again
     std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
