@@ -33,6 +33,11 @@ async fn every_role_command_through_the_binary() {
     let user = node.info_path("user_keypair");
     let authority_key = read_keypair_file(&authority).unwrap().pubkey();
     let me = read_keypair_file(&user).unwrap().pubkey();
+    for file in [&authority, &user] {
+        use std::os::unix::fs::PermissionsExt;
+        assert!(file.is_absolute(), "{}", file.display());
+        assert_eq!(std::fs::metadata(file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
     assert_eq!(authority_key, node.key("authority"));
     assert_eq!(me, node.key("user"));
     let my_usdc = ata(&me, &keys.collateral_mint);

@@ -208,12 +208,13 @@ impl Ledger {
 }
 
 /// Writes `keypair` to `path` as the Solana CLI does (a JSON array of 64
-/// bytes, mode 0600, directories created); returns the path as written.
+/// bytes, mode 0600, directories created); returns its absolute path (the
+/// ready line's reader may run in another directory).
 fn write_keypair(path: &Path, keypair: &Keypair) -> anyhow::Result<String> {
     solana_keypair::write_keypair_file(keypair, path)
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("writing the keypair file {} (pass --keys-dir)", path.display()))?;
-    Ok(path.display().to_string())
+    Ok(std::fs::canonicalize(path)?.display().to_string())
 }
 
 /// The healthy price a market's feed starts at: 1.00000000 USD, or 1 % above
