@@ -15,10 +15,10 @@ use solana_keypair::read_keypair_file;
 
 use super::*;
 
-/// Policies bought, each by its own owner: more than 2 settlement
-/// transactions through a lookup table (28 pairs each), so a kill after the
-/// first one lands mid-settlement.
-const POLICIES: usize = 60;
+/// Policies bought, each by its own owner: four settlement transactions
+/// through a lookup table (28 pairs each), so a kill as soon as the first
+/// one is logged lands mid-settlement even on a busy machine.
+const POLICIES: usize = 90;
 /// Cover per policy.
 const COVER: u64 = 100 * USDC;
 /// The replay's streak opens at this publish time (README, trigger table).
