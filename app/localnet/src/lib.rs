@@ -24,8 +24,8 @@
 //! pays for airdrops and the faucet). At start the server writes its keypair
 //! and a fresh user's, funded with 100 SOL and 1 000 000 collateral tokens,
 //! as Solana CLI keypair files (JSON, mode 0600) into [`Options::keys_dir`]:
-//! `authority.json` and `user.json`, named in the ready line
-//! (`authority_keypair`, `user_keypair`). So `cover --keypair
+//! `authority.json` and `user.json`, named by absolute path in the ready
+//! line (`authority_keypair`, `user_keypair`). So `cover --keypair
 //! …/authority.json gov …` acts as the pool authority, and `cover --keypair
 //! …/user.json stake …` as a staker, buyer or keeper. More SOL:
 //! `requestAirdrop`; more collateral: `localnet_mintCollateral`. The files
@@ -39,10 +39,11 @@
 //! after idle time, as a cluster skips them); an idle ledger makes no
 //! blocks, since each costs the bank ~150 KB it never frees. The block
 //! height counts blocks, each registering one blockhash, so a blockhash is
-//! valid for 150 blocks
-//! (`lastValidBlockHeight`): about a minute under load, longer when idle.
-//! `getSlot` at `finalized` is the rooted parent of the working slot (a
-//! recent slot for creating a lookup table).
+//! valid for 150 blocks (`lastValidBlockHeight`): about a minute under load,
+//! longer when idle. `getSlot` at `finalized` is the rooted parent of the
+//! working slot, a recent slot for creating a lookup table (at `confirmed`
+//! it is the working slot, which is not in its own SlotHashes: take the
+//! finalized one, as the Solana CLI and the SDK do).
 //!
 //! The deployment is applied `cooldown + withdraw window + 1 day + 1 hour`
 //! before the start time (markets open for cover sales that long after
