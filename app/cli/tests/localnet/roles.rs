@@ -324,13 +324,39 @@ async fn every_role_command_through_the_binary() {
     // ---- the keeper's one-shot commands: report, trigger, settle, release
     let keeper = wallet(&client, 0).await;
     let keeper_file = node.keypair_file("keeper", &keeper);
+    // the keeper's log: one JSON object per action
+    let keeper_run = |args: &[&str]| -> Vec<Value> {
+        let out = node.run_cli(Some(&keeper_file), args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {l}")))
+            .collect()
+    };
+    let check = || {
+        let log = keeper_run(&["keeper", "check", "--pool", &pool]);
+        log.into_iter()
+            .find(|v| v["action"] == "check_trigger" && v["market"] == usdc)
+            .unwrap_or_else(|| panic!("no report of the USDC market"))
+    };
     let now = RpcTransport::read_only(&node.rpc()).now().await.unwrap();
-    node.run_cli(Some(&keeper_file), &["keeper", "check", "--pool", &pool]);
+    let reported = check();
     for market in [usdc_market, usdt_market] {
         let m: Market = read(&client, &market).await;
         assert!(m.last_publish_time >= now - 5, "{market}: {}", m.last_publish_time);
         assert_eq!(m.status, MarketStatus::Active);
     }
+    let m: Market = read(&client, &usdc_market).await;
+    assert_eq!(reported["publish_time"].as_i64().unwrap(), m.last_publish_time);
+    assert_eq!(
+        (reported["status"].as_str(), reported["price"].as_u64()),
+        (Some("Active"), Some(m.last_price))
+    );
+    landed(&client, &reported).await;
     control(
         &client,
         "localnet_setPrice",
@@ -339,17 +365,16 @@ async fn every_role_command_through_the_binary() {
     .await;
     // a publish time past the one just reported
     control(&client, "localnet_advanceClock", json!([5])).await;
-    let checked = node.run_cli(Some(&keeper_file), &["keeper", "check", "--pool", &pool]);
-    assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stderr));
+    assert_eq!(check()["status"], "StreakOpen");
     assert_eq!(
         read::<Market>(&client, &usdc_market).await.status,
         MarketStatus::StreakOpen
     );
     // the streak lasts the market's hour, reported within its max gap
     control(&client, "localnet_advanceClock", json!([3_000])).await;
-    node.run_cli(Some(&keeper_file), &["keeper", "check", "--pool", &pool]);
+    assert_eq!(check()["status"], "StreakOpen");
     control(&client, "localnet_advanceClock", json!([700])).await;
-    node.run_cli(Some(&keeper_file), &["keeper", "check", "--pool", &pool]);
+    assert_eq!(check()["status"], "Triggered");
     let m: Market = read(&client, &usdc_market).await;
     assert_eq!(m.status, MarketStatus::Triggered);
     assert_eq!(
@@ -360,7 +385,13 @@ async fn every_role_command_through_the_binary() {
     assert_eq!(read::<Market>(&client, &usdt_market).await.status, MarketStatus::Active);
     let heir_usdc = ata(&heir.pubkey(), &keys.collateral_mint);
     assert!(!exists(&client, &heir_usdc).await);
-    node.run_cli(Some(&keeper_file), &["keeper", "settle", "--market", &usdc]);
+    let log = keeper_run(&["keeper", "settle", "--market", &usdc]);
+    let settle = log
+        .iter()
+        .find(|v| v["action"] == "settle_policies")
+        .expect("a settlement");
+    assert_eq!((&settle["policies"], &settle["v0"]), (&json!(1), &json!(false)));
+    landed(&client, settle).await;
     let settled: Policy = read(&client, &long).await;
     assert_eq!((settled.status, settled.payout), (PolicyStatus::Settled, 10_000 * USDC));
     assert_eq!(
@@ -368,7 +399,13 @@ async fn every_role_command_through_the_binary() {
         10_000 * USDC,
         "paid to the new owner, whose token account the keeper created"
     );
-    node.run_cli(Some(&keeper_file), &["keeper", "release", "--market", &usdc]);
+    let reserve_left = read::<Market>(&client, &usdc_market).await.settlement.reserve_left;
+    let log = keeper_run(&["keeper", "release", "--market", &usdc]);
+    let release = log
+        .iter()
+        .find(|v| v["action"] == "release_reserve")
+        .expect("a release");
+    assert_eq!(release["returned"].as_u64(), Some(reserve_left));
     assert!(read::<Market>(&client, &usdc_market).await.settlement.released);
     let err = node.cli_err(Some(&keeper_file), &["keeper", "release", "--market", &usdc]);
     assert!(err.contains("nothing to release"), "{err}");
