@@ -19,17 +19,31 @@
 //! output goes to the process's stdout, not to transaction logs (which hold
 //! the runtime's and the bytecode programs' lines).
 //!
+//! # Keys: acting as the authority, a funded user
+//! The pool's creator and authority is the bank's genesis payer (which also
+//! pays for airdrops and the faucet). At start the server writes its keypair
+//! and a fresh user's, funded with 100 SOL and 1 000 000 collateral tokens,
+//! as Solana CLI keypair files (JSON, mode 0600) into [`Options::keys_dir`]:
+//! `authority.json` and `user.json`, named by absolute path in the ready
+//! line (`authority_keypair`, `user_keypair`). So `cover --keypair
+//! …/authority.json gov …` acts as the pool authority, and `cover --keypair
+//! …/user.json stake …` as a staker, buyer or keeper. More SOL:
+//! `requestAirdrop`; more collateral: `localnet_mintCollateral`. The files
+//! are rewritten at each start (a new bank, new keys).
+//!
 //! # Time
 //! The bank's clock follows wall time `speed` times faster (plus
-//! `localnet_advanceClock`); a slot is 400 ms of that ledger time. A block
-//! closes when it holds transactions and is 400 ms old (wall time), at the
-//! slot the clock stands for (skipping slots after idle time, as a cluster
-//! skips them); an idle ledger makes no blocks, since each costs the bank
-//! ~150 KB it never frees. The block height counts blocks, each registering
-//! one blockhash, so a blockhash is valid for 150 blocks
-//! (`lastValidBlockHeight`): about a minute under load, longer when idle.
-//! `getSlot` at `finalized` is the rooted parent of the working slot (a
-//! recent slot for creating a lookup table).
+//! `localnet_advanceClock` and `localnet_setClock`); a slot is 400 ms of
+//! that ledger time. A block closes when it holds transactions and is
+//! 400 ms old (wall time), at the slot the clock stands for (skipping slots
+//! after idle time, as a cluster skips them); an idle ledger makes no
+//! blocks, since each costs the bank ~150 KB it never frees. The block
+//! height counts blocks, each registering one blockhash, so a blockhash is
+//! valid for 150 blocks (`lastValidBlockHeight`): about a minute under load,
+//! longer when idle. `getSlot` at `finalized` is the rooted parent of the
+//! working slot, a recent slot for creating a lookup table (at `confirmed`
+//! it is the working slot, which is not in its own SlotHashes: take the
+//! finalized one, as the Solana CLI and the SDK do).
 //!
 //! The deployment is applied `cooldown + withdraw window + 1 day + 1 hour`
 //! before the start time (markets open for cover sales that long after
@@ -65,9 +79,9 @@
 //! unsubscribes.
 //!
 //! Test controls (HTTP): see [`rpc::test_controls`] — `localnet_info`,
-//! `localnet_advanceClock [seconds]`, `localnet_setPrice [feed, {price,
-//! conf?, exponent?, publishTime?}]`, `localnet_mintCollateral [owner,
-//! amount]`.
+//! `localnet_advanceClock [seconds]`, `localnet_setClock [unixTimestamp]`,
+//! `localnet_setPrice [feed, {price, conf?, exponent?, publishTime?}]`,
+//! `localnet_mintCollateral [owner, amount]`.
 //!
 //! Bad input is the standard error and changes nothing: malformed JSON
 //! -32700, unknown method -32601, bad parameters -32602 naming the
@@ -98,6 +112,9 @@ pub struct Options {
     pub speed: f64,
     /// Log filter for the bank when `RUST_LOG` is unset (e.g. `"error"`).
     pub log_filter: String,
+    /// Directory the authority's and the funded user's keypair files are
+    /// written to (`authority.json`, `user.json`; created if missing).
+    pub keys_dir: std::path::PathBuf,
 }
 
 /// A running localnet.
@@ -136,6 +153,7 @@ impl Localnet {
             log_filter: options.log_filter,
             rpc,
             ws: ws_url,
+            keys_dir: options.keys_dir,
         };
         let (handle, thread, info) = tokio::task::spawn_blocking(move || ledger::spawn(setup))
             .await

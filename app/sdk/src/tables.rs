@@ -47,7 +47,7 @@ pub async fn create<T: Transport>(
         entries.extend_from_slice(run);
         // a table's address comes from (authority, recent slot): one slot per table
         let mut recent = t.recent_slot().await?;
-        if last_recent == Some(recent) {
+        while last_recent == Some(recent) {
             let now = t.slot().await?;
             t.wait_past_slot(now).await?;
             recent = t.recent_slot().await?;
@@ -73,7 +73,15 @@ pub async fn create<T: Transport>(
             written += n;
             first = false;
         }
-        last_extended = last_extended.max(t.slot().await?);
+        // the slot the last extension landed in, as the table records it: the
+        // current slot may be later, and a ledger that makes blocks only for
+        // transactions (cover localnet) would never pass it
+        let account = t
+            .account(&table)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("lookup table {table} not found after its creation"))?;
+        let (_, meta) = tx::decode_table(table, &account.data)?;
+        last_extended = last_extended.max(meta.last_extended_slot);
         made.push(AddressLookupTableAccount {
             key: table,
             addresses: entries,

@@ -156,6 +156,10 @@ pub struct RpcTransport {
     pub max_attempts: u32,
 }
 
+/// How long a send waits for a new blockhash when an identical transaction
+/// already used the latest one.
+pub const NEW_BLOCKHASH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The most compute units a transaction may request.
 pub const MAX_COMPUTE_UNITS: u32 = 1_400_000;
 /// Compute units added to every request on top of the proportional margin
@@ -240,6 +244,25 @@ impl RpcTransport {
         }
     }
 
+    /// The cluster's latest blockhash once it is not `used` (its next block),
+    /// within [`NEW_BLOCKHASH_TIMEOUT`].
+    async fn blockhash_after(&self, used: &solana_hash::Hash) -> Result<solana_hash::Hash> {
+        let started = std::time::Instant::now();
+        loop {
+            let latest = self.client.get_latest_blockhash().await?;
+            if latest != *used {
+                return Ok(latest);
+            }
+            if started.elapsed() > NEW_BLOCKHASH_TIMEOUT {
+                return Err(anyhow!(
+                    "the cluster made no new block within {} s (an identical transaction was already processed with blockhash {used})",
+                    NEW_BLOCKHASH_TIMEOUT.as_secs()
+                ));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
     async fn priority_fee(&self, ixs: &[Instruction]) -> u64 {
         let writable: Vec<Pubkey> = ixs
             .iter()
@@ -288,8 +311,14 @@ impl Transport for RpcTransport {
         let payer = self.signer()?.insecure_clone();
         let fee = self.priority_fee(ixs).await;
         let mut last_err = None;
+        // signatures this call sent, and a blockhash an identical transaction already used
+        let mut sent = Vec::new();
+        let mut used_blockhash = None;
         for _ in 0..self.max_attempts.max(1) {
-            let blockhash = self.client.get_latest_blockhash().await?;
+            let blockhash = match used_blockhash.take() {
+                Some(used) => self.blockhash_after(&used).await?,
+                None => self.client.get_latest_blockhash().await?,
+            };
             // simulate with the most a transaction may use, then ask for what it used plus a margin
             let probe = crate::tx::build(
                 &payer,
@@ -323,15 +352,29 @@ impl Transport for RpcTransport {
             let limit = compute_unit_limit(used, self.compute_unit_margin_bps);
             let tx = crate::tx::build(&payer, &with_budget(limit, fee, ixs), signers, tables, blockhash)?;
             crate::tx::check(&tx)?;
+            let signature = tx.signatures[0];
             match self.client.send_and_confirm_transaction(&tx).await {
                 Ok(sig) => return Ok(sig.to_string()),
-                Err(e) => {
-                    // a program error will not pass on retry; an expired blockhash or a timeout may
-                    if e.get_transaction_error().is_some() {
-                        return Err(anyhow!(crate::errors::explain(&format!("{e}"))));
+                Err(e) => match e.get_transaction_error() {
+                    Some(solana_transaction_error::TransactionError::AlreadyProcessed) => {
+                        // an earlier attempt of this call landed though its confirmation was lost
+                        if sent.contains(&signature) {
+                            return Ok(signature.to_string());
+                        }
+                        // an identical transaction sent before this call (the same
+                        // instructions and signers within one blockhash): this one is
+                        // new, so it waits for the next blockhash
+                        used_blockhash = Some(blockhash);
+                        last_err = Some(e);
                     }
-                    last_err = Some(e);
-                }
+                    // a program error will not pass on retry
+                    Some(_) => return Err(anyhow!(crate::errors::explain(&format!("{e}")))),
+                    // an expired blockhash or a timeout may: it may also have landed
+                    None => {
+                        sent.push(signature);
+                        last_err = Some(e);
+                    }
+                },
             }
         }
         Err(anyhow!(
@@ -359,7 +402,13 @@ impl Transport for RpcTransport {
     }
 
     async fn recent_slot(&mut self) -> Result<u64> {
-        Ok(self.client.get_slot().await?)
+        // finalized, as the Solana CLI asks for it: an ancestor of every bank the
+        // transaction can land in, so in their SlotHashes (a confirmed slot may be
+        // the very bank that runs it, or on a fork)
+        Ok(self
+            .client
+            .get_slot_with_commitment(solana_commitment_config::CommitmentConfig::finalized())
+            .await?)
     }
 
     async fn slot(&mut self) -> Result<u64> {

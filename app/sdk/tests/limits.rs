@@ -145,3 +145,82 @@ async fn the_keeper_settles_through_lookup_tables_and_closes_them() {
     );
     let _: &BankTransport = &bank;
 }
+
+/// A cluster on which a block closes right after each transaction (as on
+/// `cover localnet` when one closes between a confirmation and the next
+/// request): the slot moves on before the caller reads it. Records every
+/// slot the caller waits past.
+struct BlockAfterEachSend {
+    bank: BankTransport,
+    waited: Vec<u64>,
+}
+
+impl Transport for BlockAfterEachSend {
+    fn payer(&self) -> Pubkey {
+        self.bank.payer()
+    }
+    async fn account(&mut self, address: &Pubkey) -> anyhow::Result<Option<solana_account::Account>> {
+        self.bank.account(address).await
+    }
+    async fn send_with_tables(
+        &mut self,
+        ixs: &[anchor_lang::solana_program::instruction::Instruction],
+        signers: &[&Keypair],
+        tables: &[AddressLookupTableAccount],
+        mode: SendMode,
+    ) -> anyhow::Result<String> {
+        let sig = self.bank.send_with_tables(ixs, signers, tables, mode).await?;
+        let slot = self.bank.slot().await?;
+        self.bank.wait_past_slot(slot).await?;
+        Ok(sig)
+    }
+    fn transaction(
+        &self,
+        ixs: &[anchor_lang::solana_program::instruction::Instruction],
+        signers: &[&Keypair],
+        tables: &[AddressLookupTableAccount],
+    ) -> anyhow::Result<solana_transaction::versioned::VersionedTransaction> {
+        self.bank.transaction(ixs, signers, tables)
+    }
+    async fn recent_slot(&mut self) -> anyhow::Result<u64> {
+        self.bank.recent_slot().await
+    }
+    async fn wait_past_slot(&mut self, slot: u64) -> anyhow::Result<()> {
+        self.waited.push(slot);
+        self.bank.wait_past_slot(slot).await
+    }
+    async fn slot(&mut self) -> anyhow::Result<u64> {
+        self.bank.slot().await
+    }
+    async fn lookup_tables(
+        &mut self,
+        authority: &Pubkey,
+    ) -> anyhow::Result<Vec<(AddressLookupTableAccount, tx::lookup_table::state::LookupTableMeta)>> {
+        self.bank.lookup_tables(authority).await
+    }
+    async fn now(&mut self) -> anyhow::Result<i64> {
+        self.bank.now().await
+    }
+}
+
+/// A lookup table's addresses are usable from the slot after its last
+/// extension: that is the slot `tables::create` waits past, not the current
+/// one, which on a ledger that makes blocks only for transactions (`cover
+/// localnet`) may never pass (the keeper hung there for 60 s).
+#[tokio::test]
+async fn a_new_lookup_table_waits_past_its_last_extension_only() {
+    let mut t = BlockAfterEachSend {
+        bank: BankTransport::start(1_700_000_000).await.unwrap(),
+        waited: Vec::new(),
+    };
+    let addresses: Vec<Pubkey> = (0..80).map(|_| Pubkey::new_unique()).collect();
+    let made = coverage_sdk::tables::create(&mut t, &[Pubkey::new_unique()], &addresses)
+        .await
+        .unwrap();
+    assert_eq!(made.len(), 1);
+    let payer = t.payer();
+    let (_, meta) = t.lookup_tables(&payer).await.unwrap().remove(0);
+    let now = t.slot().await.unwrap();
+    assert!(meta.last_extended_slot < now, "the slot moved on after the extension");
+    assert_eq!(t.waited, vec![meta.last_extended_slot]);
+}

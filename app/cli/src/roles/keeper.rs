@@ -131,20 +131,45 @@ pub async fn keeper(cli: &Cli, cmd: &KeeperCmd) -> Result<()> {
             } else {
                 None
             };
+            // handlers first: a signal during the first pass must not kill the process unlogged
+            use tokio::signal::unix::{signal, SignalKind};
+            let (mut int, mut term) = (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?);
+            let mut stop = Box::pin(async move {
+                tokio::select! {
+                    _ = int.recv() => "SIGINT",
+                    _ = term.recv() => "SIGTERM",
+                }
+            });
             println!(
                 "{}",
                 json!({"level": "info", "msg": "keeper started", "pool": pool.to_string(), "url": cluster::url(&cli.url), "dry_run": dry_run, "interval": interval, "metrics": server.as_ref().map(|s| s.to_string())})
             );
+            let stopped = |signal: &str, mid_pass: bool| {
+                println!(
+                    "{}",
+                    json!({"level": "info", "msg": "shutting down", "signal": signal, "mid_pass": mid_pass})
+                );
+            };
             loop {
-                if let Err(e) = k.tick(&mut t).await {
-                    println!("{}", json!({"level": "error", "error": format!("{e:#}")}));
+                // a signal stops a pass at its next await: what it sent lands or not, and the
+                // next run derives every action from the chain again (nothing is sent twice)
+                tokio::select! {
+                    result = k.tick(&mut t) => {
+                        if let Err(e) = result {
+                            println!("{}", json!({"level": "error", "error": format!("{e:#}")}));
+                        }
+                    }
+                    signal = &mut stop => {
+                        stopped(signal, true);
+                        break;
+                    }
                 }
                 if *once {
                     break;
                 }
                 tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {
-                        println!("{}", json!({"level": "info", "msg": "shutting down (Ctrl-C)"}));
+                    signal = &mut stop => {
+                        stopped(signal, false);
                         break;
                     }
                     _ = tokio::time::sleep(std::time::Duration::from_secs(*interval)) => {}

@@ -55,15 +55,24 @@ pub(super) async fn run_plan(cli: &Cli, path: &PathBuf, dry_run: bool, only: Opt
         .into_iter()
         .filter(|s| only.is_none_or(|o| s.description.starts_with(o)))
         .collect();
+    let plan = |signatures: &[String]| -> Vec<serde_json::Value> {
+        steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let mut v = json!({"step": s.description, "instructions": s.instructions.len()});
+                if let Some(sig) = signatures.get(i) {
+                    v["signature"] = json!(sig);
+                }
+                v
+            })
+            .collect()
+    };
     if dry_run {
         if cli.json {
-            let v: Vec<_> = steps
-                .iter()
-                .map(|s| json!({"step": s.description, "instructions": s.instructions.len()}))
-                .collect();
             println!(
                 "{}",
-                json!({ "pool": keys.pool.to_string(), "dry_run": true, "steps": v })
+                json!({ "pool": keys.pool.to_string(), "dry_run": true, "steps": plan(&[]) })
             );
         } else {
             println!("pool {} — would send {} transaction(s):", keys.pool, steps.len());
@@ -79,8 +88,22 @@ pub(super) async fn run_plan(cli: &Cli, path: &PathBuf, dry_run: bool, only: Opt
         None
     };
     let sigs = config::apply(&mut t, &steps, auth, SendMode::Send).await?;
-    for (s, sig) in steps.iter().zip(sigs) {
-        say(cli, &s.description, &sig, json!({ "pool": keys.pool.to_string() }));
+    if cli.json {
+        // one JSON object, as every command prints
+        println!(
+            "{}",
+            json!({ "pool": keys.pool.to_string(), "dry_run": false, "steps": plan(&sigs) })
+        );
+    } else {
+        if steps.is_empty() {
+            println!(
+                "pool {}: nothing to do, the cluster has everything the file describes",
+                keys.pool
+            );
+        }
+        for (s, sig) in steps.iter().zip(sigs) {
+            say(cli, &s.description, &sig, json!({}));
+        }
     }
     Ok(())
 }

@@ -74,6 +74,8 @@ pub(super) async fn pool_keys<T: Transport>(t: &mut T, pool: &Pubkey) -> Result<
     Ok((p, keys))
 }
 
+/// Prints a sent transaction: `{action, signature, …extra}` under `--json`,
+/// else `action: signature` and the extra fields that are addresses.
 pub(super) fn say(cli: &Cli, what: &str, sig: &str, extra: serde_json::Value) {
     if cli.json {
         let mut v = json!({ "action": what, "signature": sig });
@@ -83,6 +85,12 @@ pub(super) fn say(cli: &Cli, what: &str, sig: &str, extra: serde_json::Value) {
         println!("{v}");
     } else {
         println!("{what}: {sig}");
+        // addresses (strings); numbers are base units, for machines
+        for (k, v) in extra.as_object().into_iter().flatten() {
+            if let Some(text) = v.as_str() {
+                println!("  {k}: {text}");
+            }
+        }
     }
 }
 

@@ -1,12 +1,22 @@
 //! Set-up: the deployment applied in the past, the feeds installed, the
 //! clock moved to the start; and the ready line that describes the result.
 
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
 use coverage_sdk::config::Deployment;
 use coverage_sdk::pyth::{feed_id_hex, Row};
+use coverage_sdk::transport::{SendMode, Transport};
 use serde::Serialize;
+use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 use super::{feeds, Faucet, Ledger};
+
+/// SOL the funded user keypair starts with (lamports): 100 SOL.
+pub const USER_LAMPORTS: u64 = 100_000_000_000;
+/// Collateral the funded user keypair starts with (base units): 1 000 000 tokens.
+pub const USER_COLLATERAL: u64 = 1_000_000_000_000;
 
 /// A price CSV replayed into a feed.
 #[derive(Clone, Debug)]
@@ -35,6 +45,8 @@ pub struct Setup {
     pub rpc: String,
     /// Websocket URL.
     pub ws: String,
+    /// Where the authority's and the user's keypair files are written.
+    pub keys_dir: PathBuf,
 }
 
 /// A market in the ready line.
@@ -84,8 +96,15 @@ pub struct Info {
     pub lender_program: String,
     /// The pool.
     pub pool: String,
-    /// Its creator and authority (the bank's genesis payer; its key stays in the server).
+    /// Its creator and authority: the bank's genesis payer, which also pays
+    /// for airdrops and the faucet.
     pub authority: String,
+    /// The authority's keypair file (to act as the pool authority: `cover gov …`).
+    pub authority_keypair: String,
+    /// A user funded at start with 100 SOL and 1 000 000 collateral tokens.
+    pub user: String,
+    /// The user's keypair file (to stake, buy, run a keeper).
+    pub user_keypair: String,
     /// The collateral mint (6 decimals; `localnet_mintCollateral` mints it).
     pub mint: String,
     /// The protocol fee treasury.
@@ -142,6 +161,21 @@ impl Ledger {
                 last: r.rows.last().map_or(0, |r| r.publish_time),
             });
         }
+        let user = Keypair::new();
+        let payer = self.ctx.payer.pubkey();
+        let fund = solana_system_interface::instruction::transfer(&payer, &user.pubkey(), USER_LAMPORTS);
+        self.send(&[fund], &[], SendMode::Send).await?;
+        let user_collateral = coverage_sdk::setup::token_account(self, &keys.collateral_mint, &user.pubkey()).await?;
+        coverage_sdk::setup::mint_to(
+            self,
+            &keys.collateral_mint,
+            &mint_authority,
+            &user_collateral,
+            USER_COLLATERAL,
+        )
+        .await?;
+        let authority_keypair = write_keypair(&setup.keys_dir.join("authority.json"), &self.ctx.payer)?;
+        let user_keypair = write_keypair(&setup.keys_dir.join("user.json"), &user)?;
         self.faucet = Some(Faucet {
             mint: keys.collateral_mint,
             authority: mint_authority,
@@ -156,7 +190,10 @@ impl Ledger {
             program_id: coverage_pool::ID.to_string(),
             lender_program: example_lender::ID.to_string(),
             pool: keys.pool.to_string(),
-            authority: self.ctx.payer.pubkey().to_string(),
+            authority: payer.to_string(),
+            authority_keypair,
+            user: user.pubkey().to_string(),
+            user_keypair,
             mint: keys.collateral_mint.to_string(),
             treasury: treasury.to_string(),
             markets,
@@ -168,6 +205,16 @@ impl Ledger {
         self.info = Some(info.clone());
         Ok(info)
     }
+}
+
+/// Writes `keypair` to `path` as the Solana CLI does (a JSON array of 64
+/// bytes, mode 0600, directories created); returns its absolute path (the
+/// ready line's reader may run in another directory).
+fn write_keypair(path: &Path, keypair: &Keypair) -> anyhow::Result<String> {
+    solana_keypair::write_keypair_file(keypair, path)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("writing the keypair file {} (pass --keys-dir)", path.display()))?;
+    Ok(std::fs::canonicalize(path)?.display().to_string())
 }
 
 /// The healthy price a market's feed starts at: 1.00000000 USD, or 1 % above

@@ -4,6 +4,9 @@
 //! - `localnet_info []` → the ready line, with the current clock and slot.
 //! - `localnet_advanceClock [seconds]` → `{slot, unixTimestamp}`: moves the
 //!   bank's clock forward (1 s to 10 years) and makes a block at the new time.
+//! - `localnet_setClock [unixTimestamp]` → `{slot, unixTimestamp}`: the same,
+//!   to a time (later than the clock, at most 10 years ahead), e.g. a moment
+//!   of a replayed series.
 //! - `localnet_setPrice [feed, {price, conf?, exponent?, publishTime?}]` →
 //!   `{feedAccount, publishTime}`: writes a fully verified `PriceUpdateV2`
 //!   for `feed` (a known name such as `"USDC/USD"`, or a feed id in hex) at
@@ -61,6 +64,25 @@ pub fn register(io: &mut Io) {
         s.run(move |l| {
             Box::pin(async move {
                 l.advance(secs as i64).await?;
+                Ok(json!({ "slot": l.slot, "unixTimestamp": l.time.unix() }))
+            })
+        })
+        .await
+    });
+    method(io, "localnet_setClock", |args, s| async move {
+        args.at_most(1)?;
+        let target: i64 = args.required(0, "unixTimestamp")?;
+        s.run(move |l| {
+            Box::pin(async move {
+                let now = l.time.unix();
+                let secs = target.saturating_sub(now);
+                if !(1..=MAX_ADVANCE_SECS as i64).contains(&secs) {
+                    return Err(invalid_param(
+                        "unixTimestamp",
+                        format!("must be after the bank's clock ({now}; it never goes back) and at most {MAX_ADVANCE_SECS} s ahead"),
+                    ));
+                }
+                l.advance(secs).await?;
                 Ok(json!({ "slot": l.slot, "unixTimestamp": l.time.unix() }))
             })
         })

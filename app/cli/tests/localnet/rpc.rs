@@ -1,186 +1,8 @@
-//! `cover localnet` through the binary, on loopback: every JSON-RPC method
-//! with the official Rust clients, bad input with raw HTTP, a replayed price
-//! series, and a clean stop on SIGINT.
+//! Every JSON-RPC method through the official Rust clients, bad input with
+//! raw HTTP, blockhash lifetime, a replayed price series, and a clean stop
+//! on SIGINT.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
-use std::str::FromStr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-use anchor_lang::prelude::Pubkey;
-use anchor_lang::{AccountDeserialize, Discriminator, Space};
-use anchor_spl::associated_token::{get_associated_token_address_with_program_id, spl_associated_token_account};
-use coverage_pool::state::{Market, Policy, Pool};
-use coverage_sdk::ix::{self, BuyCoverKeys, PoolKeys};
-use coverage_sdk::pda;
-use coverage_sdk::pyth::PriceUpdate;
-use coverage_sdk::transport::{RpcTransport, Transport};
-use futures_util::StreamExt;
-use serde_json::{json, Value};
-use solana_account_decoder_client_types::{UiAccountData, UiAccountEncoding, UiDataSliceConfig};
-use solana_commitment_config::CommitmentConfig;
-use solana_keypair::Keypair;
-use solana_rpc_client::nonblocking::rpc_client::RpcClient;
-use solana_rpc_client_api::client_error::ErrorKind;
-use solana_rpc_client_api::request::{RpcError, RpcRequest, RpcResponseErrorData, TokenAccountsFilter};
-use solana_rpc_client_types::config::{
-    RpcAccountInfoConfig, RpcProgramAccountsConfig, RpcSendTransactionConfig, RpcSignatureSubscribeConfig,
-    RpcSimulateTransactionConfig, RpcTransactionConfig,
-};
-use solana_rpc_client_types::filter::{Memcmp, RpcFilterType};
-use solana_rpc_client_types::response::RpcSignatureResult;
-use solana_signer::Signer;
-use solana_transaction::versioned::VersionedTransaction;
-use solana_transaction::Transaction;
-use solana_transaction_status_client_types::{TransactionConfirmationStatus, UiTransactionEncoding};
-
-const USDC: u64 = 1_000_000;
-const SOL: u64 = 1_000_000_000;
-
-/// A `cover localnet` child process, killed on drop.
-struct Node {
-    child: Child,
-    info: Value,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Node {
-    fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cover"))
-            .args(["localnet", "--port", "0"])
-            .args(args)
-            .env("HOME", std::env::temp_dir())
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn cover localnet");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut err_pipe = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = err_pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            let first = lines.next();
-            let _ = tx.send(first);
-            // anything more on stdout breaks the one-line protocol
-            let rest: Vec<String> = lines.map_while(Result::ok).collect();
-            assert!(rest.is_empty(), "more than one line on stdout: {rest:?}");
-        });
-        let line = match rx.recv_timeout(Duration::from_secs(120)) {
-            Ok(Some(Ok(line))) => line,
-            other => panic!("no ready line ({other:?}); stderr: {}", stderr.lock().unwrap()),
-        };
-        let info: Value = serde_json::from_str(&line).expect("the ready line is JSON");
-        assert_eq!(info["ready"], true);
-        Node { child, info, stderr }
-    }
-
-    fn rpc(&self) -> String {
-        self.info["rpc"].as_str().unwrap().to_string()
-    }
-
-    fn ws(&self) -> String {
-        self.info["ws"].as_str().unwrap().to_string()
-    }
-
-    fn key(&self, field: &str) -> Pubkey {
-        Pubkey::from_str(self.info[field].as_str().unwrap()).unwrap()
-    }
-
-    fn market(&self, i: usize) -> (Pubkey, Pubkey) {
-        let m = &self.info["markets"][i];
-        (
-            Pubkey::from_str(m["address"].as_str().unwrap()).unwrap(),
-            Pubkey::from_str(m["feed_account"].as_str().unwrap()).unwrap(),
-        )
-    }
-
-    fn client(&self) -> RpcClient {
-        RpcClient::new_with_commitment(self.rpc(), CommitmentConfig::confirmed())
-    }
-
-    fn keys(&self) -> PoolKeys {
-        PoolKeys {
-            pool: self.key("pool"),
-            collateral_mint: self.key("mint"),
-            token_program: anchor_spl::token::ID,
-        }
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn control(client: &RpcClient, method: &'static str, params: Value) -> Value {
-    client
-        .send::<Value>(RpcRequest::Custom { method }, params)
-        .await
-        .unwrap_or_else(|e| panic!("{method}: {e}"))
-}
-
-/// A funded wallet with collateral from the faucet.
-async fn wallet(client: &RpcClient, usdc: u64) -> Keypair {
-    let kp = Keypair::new();
-    let sig = client.request_airdrop(&kp.pubkey(), 10 * SOL).await.unwrap();
-    assert!(client.confirm_transaction(&sig).await.unwrap());
-    if usdc > 0 {
-        control(
-            client,
-            "localnet_mintCollateral",
-            json!([kp.pubkey().to_string(), usdc]),
-        )
-        .await;
-    }
-    kp
-}
-
-async fn token_amount(client: &RpcClient, account: &Pubkey) -> u64 {
-    client
-        .get_token_account_balance(account)
-        .await
-        .unwrap()
-        .amount
-        .parse()
-        .unwrap()
-}
-
-async fn send(
-    client: &RpcClient,
-    ixs: &[anchor_lang::solana_program::instruction::Instruction],
-    signer: &Keypair,
-) -> solana_rpc_client_api::client_error::Result<solana_signature::Signature> {
-    let blockhash = client.get_latest_blockhash().await.unwrap();
-    let tx = Transaction::new_signed_with_payer(ixs, Some(&signer.pubkey()), &[signer], blockhash);
-    client.send_and_confirm_transaction(&tx).await
-}
-
-/// A processed transaction (any version), JSON-encoded.
-async fn record(
-    client: &RpcClient,
-    signature: &solana_signature::Signature,
-) -> solana_transaction_status_client_types::EncodedConfirmedTransactionWithStatusMeta {
-    let config = RpcTransactionConfig {
-        max_supported_transaction_version: Some(0),
-        ..RpcTransactionConfig::default()
-    };
-    client.get_transaction_with_config(signature, config).await.unwrap()
-}
+use super::*;
 
 /// 100 USDC of cover for 30 days, at most 1 000 USDC of premium.
 async fn buy(
@@ -190,14 +12,6 @@ async fn buy(
 ) -> solana_rpc_client_api::client_error::Result<solana_signature::Signature> {
     let ix = ix::buy_cover(&buyer.pubkey(), &buyer.pubkey(), k, 100 * USDC, 30, 1_000 * USDC);
     send(client, &[ix], buyer).await
-}
-
-/// Code, message and data of a JSON-RPC error response.
-fn rpc_error(e: &solana_rpc_client_api::client_error::Error) -> (i64, String, &RpcResponseErrorData) {
-    match e.kind() {
-        ErrorKind::RpcError(RpcError::RpcResponseError { code, message, data }) => (*code, message.clone(), data),
-        other => panic!("not an RPC error: {other:?}"),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -755,55 +569,11 @@ fn random_hash() -> solana_hash::Hash {
     solana_hash::Hash::new_from_array(Keypair::new().pubkey().to_bytes())
 }
 
-/// Waits for the block holding `signature` to close (400 ms after it opened).
-async fn block_after(client: &RpcClient, signature: &solana_signature::Signature) {
-    let slot = client.get_signature_statuses(&[*signature]).await.unwrap().value[0]
-        .as_ref()
-        .unwrap()
-        .slot;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while client.get_slot().await.unwrap() <= slot {
-        assert!(Instant::now() < deadline, "no new block after slot {slot}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 async fn rent_of_policy(client: &RpcClient) -> u64 {
     client
         .get_minimum_balance_for_rent_exemption(8 + Policy::INIT_SPACE)
         .await
         .unwrap()
-}
-
-/// One raw JSON-RPC call; returns the HTTP status and the body.
-async fn raw(http: &reqwest::Client, url: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
-    let r = http
-        .post(url)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}")),
-    )
-}
-
-async fn call(http: &reqwest::Client, url: &str, method: &str, params: Value) -> Value {
-    raw(
-        http,
-        url,
-        json!({"jsonrpc": "2.0", "id": 7, "method": method, "params": params}).to_string(),
-    )
-    .await
-    .1
-}
-
-fn code(v: &Value) -> i64 {
-    v["error"]["code"].as_i64().unwrap_or_else(|| panic!("no error: {v}"))
 }
 
 fn base64(tx: &impl serde::Serialize) -> String {
@@ -876,6 +646,12 @@ async fn bad_input_gets_the_standard_error_and_changes_nothing() {
     let v = call(&http, &url, "localnet_advanceClock", json!([0])).await;
     assert!(
         code(&v) == -32602 && v["error"]["message"].as_str().unwrap().contains("`seconds`"),
+        "{v}"
+    );
+    // the clock never goes back
+    let v = call(&http, &url, "localnet_setClock", json!([1_600_000_000])).await;
+    assert!(
+        code(&v) == -32602 && v["error"]["message"].as_str().unwrap().contains("`unixTimestamp`"),
         "{v}"
     );
     let v = call(&http, &url, "getProgramAccounts", json!([coverage_pool::ID.to_string(), {"filters": [{"dataSize": 1}, {"dataSize": 2}, {"dataSize": 3}, {"dataSize": 4}, {"dataSize": 5}]}])).await;
@@ -1171,18 +947,28 @@ async fn a_replayed_series_drives_the_push_feed() {
 fn sigint_stops_it_cleanly() {
     let mut node = Node::start(&[]);
     let port: u16 = node.rpc().rsplit(':').next().unwrap().parse().unwrap();
-    // SAFETY: signals our own child by its id
-    assert_eq!(unsafe { libc::kill(node.child.id() as i32, libc::SIGINT) }, 0);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let status = loop {
-        if let Some(s) = node.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "still running 15 s after SIGINT");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    signal(&node.child, libc::SIGINT);
+    let status = exit_within(&mut node.child, 15);
     assert!(status.success(), "{status:?}; stderr: {}", node.stderr.lock().unwrap());
     // both ports are free again
     std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
     std::net::TcpListener::bind(("127.0.0.1", port + 1)).unwrap();
+}
+
+/// The SDK's RPC transport sends the same instructions twice as two
+/// transactions: the second, identical to the first within one blockhash
+/// (which a cluster answers "already processed"), waits for the next one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rpc_transport_sends_the_same_instructions_twice() {
+    let node = Node::start(&[]);
+    let client = node.client();
+    let alice = wallet(&client, 0).await;
+    let bob = Keypair::new().pubkey();
+    let mut t = RpcTransport::new(&node.rpc(), alice.insecure_clone());
+    let transfer = solana_system_interface::instruction::transfer(&alice.pubkey(), &bob, SOL);
+    let mode = coverage_sdk::transport::SendMode::Send;
+    let first = t.send(std::slice::from_ref(&transfer), &[], mode).await.unwrap();
+    let second = t.send(std::slice::from_ref(&transfer), &[], mode).await.unwrap();
+    assert_ne!(first, second);
+    assert_eq!(client.get_balance(&bob).await.unwrap(), 2 * SOL);
 }
