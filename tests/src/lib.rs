@@ -212,6 +212,31 @@ impl TestEnv {
         }
     }
 
+    /// Replaces the collateral mint (and the treasury) with a new Token-2022
+    /// mint carrying `extensions`, initialized by `init(mint)`; returns the mint.
+    pub async fn use_collateral_mint_with_extensions(
+        &mut self,
+        extensions: &[spl_token_2022::extension::ExtensionType],
+        init: impl FnOnce(&Pubkey) -> Vec<Instruction>,
+    ) -> Pubkey {
+        let mint = Keypair::new();
+        let authority = self.authority.pubkey();
+        let init = init(&mint.pubkey());
+        create_mint_with_extensions(
+            &mut self.ctx,
+            &mint,
+            &authority,
+            &spl_token_2022::ID,
+            DECIMALS,
+            extensions,
+            init,
+        )
+        .await;
+        self.keys.collateral_mint = mint.pubkey();
+        self.treasury = create_token_account(&mut self.ctx, &mint.pubkey(), &authority, &spl_token_2022::ID).await;
+        mint.pubkey()
+    }
+
     /// Sends `initialize_pool` (creator: the bank payer) and every `initialize_tranche`, in one transaction.
     pub async fn initialize_pool(&mut self, args: InitializePoolArgs) -> Result<(), BanksClientError> {
         let creator = self.ctx.payer.pubkey();
@@ -773,19 +798,35 @@ pub async fn create_mint(
     token_program: &Pubkey,
     decimals: u8,
 ) {
+    create_mint_with_extensions(ctx, mint, authority, token_program, decimals, &[], Vec::new()).await;
+}
+
+/// [`create_mint`] with Token-2022 `extensions`, initialized by `init`
+/// (the extensions' own instructions, sent before `initialize_mint2`).
+pub async fn create_mint_with_extensions(
+    ctx: &mut ProgramTestContext,
+    mint: &Keypair,
+    authority: &Pubkey,
+    token_program: &Pubkey,
+    decimals: u8,
+    extensions: &[spl_token_2022::extension::ExtensionType],
+    init: Vec<Instruction>,
+) {
+    use spl_token_2022::extension::ExtensionType;
     let rent = ctx.banks_client.get_rent().await.unwrap();
-    let len = spl_token_2022::state::Mint::LEN;
-    let ixs = [
-        solana_system_interface::instruction::create_account(
-            &ctx.payer.pubkey(),
-            &mint.pubkey(),
-            rent.minimum_balance(len),
-            len as u64,
-            token_program,
-        ),
+    let len = ExtensionType::try_calculate_account_len::<spl_token_2022::state::Mint>(extensions).unwrap();
+    let mut ixs = vec![solana_system_interface::instruction::create_account(
+        &ctx.payer.pubkey(),
+        &mint.pubkey(),
+        rent.minimum_balance(len),
+        len as u64,
+        token_program,
+    )];
+    ixs.extend(init);
+    ixs.push(
         spl_token_2022::instruction::initialize_mint2(token_program, &mint.pubkey(), authority, None, decimals)
             .unwrap(),
-    ];
+    );
     send_tx(ctx, &ixs, &[mint]).await.unwrap();
 }
 

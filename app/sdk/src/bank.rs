@@ -126,7 +126,11 @@ pub fn runs_on_sbf() -> bool {
 
 /// A solana-program-test bank with both programs loaded: natively, or on the
 /// SBF VM from their ELF files when [`SBF_SWITCH`] asks and they exist.
+///
+/// Quiet by default: the bank's logs at `error` unless `RUST_LOG` (or a
+/// logger installed earlier, see [`quiet_logs`]) says otherwise.
 pub fn program_test() -> solana_program_test::ProgramTest {
+    quiet_logs("error");
     match runtime() {
         Runtime::Native => native::program_test(),
         Runtime::Sbf(dir) => {
@@ -139,6 +143,17 @@ pub fn program_test() -> solana_program_test::ProgramTest {
             pt
         }
     }
+}
+
+/// Installs the process's logger with `filter` (unless `RUST_LOG` says
+/// otherwise) before solana-program-test installs its own, which would turn
+/// the runtime's DEBUG line for every instruction on (on stderr, which the
+/// test harness does not capture). The first logger installed stays: a later
+/// call, or solana-program-test's, changes nothing.
+pub fn quiet_logs(filter: &str) {
+    let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(filter))
+        .format_timestamp_nanos()
+        .try_init();
 }
 
 /// Natively the programs' `msg!` lines are printed to the process's stdout

@@ -313,29 +313,14 @@ async fn audit_6_a_collateral_mint_with_a_close_authority_is_refused() {
     use anchor_spl::token_2022::spl_token_2022;
     use spl_token_2022::extension::ExtensionType;
     let mut env = TestEnv::without_pool(spl_token_2022::ID).await;
-    let mint = solana_keypair::Keypair::new();
-    let rent = env.ctx.banks_client.get_rent().await.unwrap();
-    let len =
-        ExtensionType::try_calculate_account_len::<spl_token_2022::state::Mint>(&[ExtensionType::MintCloseAuthority])
-            .unwrap();
-    let payer = env.ctx.payer.pubkey();
     let auth = env.authority.pubkey();
-    let ixs = [
-        solana_system_interface::instruction::create_account(
-            &payer,
-            &mint.pubkey(),
-            rent.minimum_balance(len),
-            len as u64,
-            &spl_token_2022::ID,
-        ),
-        spl_token_2022::instruction::initialize_mint_close_authority(&spl_token_2022::ID, &mint.pubkey(), Some(&auth))
-            .unwrap(),
-        spl_token_2022::instruction::initialize_mint2(&spl_token_2022::ID, &mint.pubkey(), &auth, None, DECIMALS)
-            .unwrap(),
-    ];
-    env.send(&ixs, &[&mint]).await.unwrap();
-    env.keys.collateral_mint = mint.pubkey();
-    env.treasury = create_token_account(&mut env.ctx, &mint.pubkey(), &auth, &spl_token_2022::ID).await;
+    env.use_collateral_mint_with_extensions(&[ExtensionType::MintCloseAuthority], |mint| {
+        vec![
+            spl_token_2022::instruction::initialize_mint_close_authority(&spl_token_2022::ID, mint, Some(&auth))
+                .unwrap(),
+        ]
+    })
+    .await;
     assert_err(
         env.initialize_pool(PoolConfig::default().args(1, auth)).await,
         ErrorCode::UnsupportedMintExtension,

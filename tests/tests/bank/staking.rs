@@ -350,37 +350,22 @@ async fn token_2022_mints_with_fees_or_hooks_are_refused_plain_ones_work() {
     use spl_token_2022::extension::ExtensionType;
     // a Token-2022 mint with a transfer fee
     let mut env = TestEnv::without_pool(spl_token_2022::ID).await;
-    let fee_mint = Keypair::new();
-    let rent = env.ctx.banks_client.get_rent().await.unwrap();
-    let len =
-        ExtensionType::try_calculate_account_len::<spl_token_2022::state::Mint>(&[ExtensionType::TransferFeeConfig])
-            .unwrap();
-    let payer = env.ctx.payer.pubkey();
     let auth = env.authority.pubkey();
-    let ixs = [
-        solana_system_interface::instruction::create_account(
-            &payer,
-            &fee_mint.pubkey(),
-            rent.minimum_balance(len),
-            len as u64,
-            &spl_token_2022::ID,
-        ),
-        spl_token_2022::extension::transfer_fee::instruction::initialize_transfer_fee_config(
-            &spl_token_2022::ID,
-            &fee_mint.pubkey(),
-            Some(&auth),
-            Some(&auth),
-            50,
-            1_000_000,
-        )
-        .unwrap(),
-        spl_token_2022::instruction::initialize_mint2(&spl_token_2022::ID, &fee_mint.pubkey(), &auth, None, DECIMALS)
-            .unwrap(),
-    ];
-    env.send(&ixs, &[&fee_mint]).await.unwrap();
     let plain_mint = env.keys.collateral_mint;
-    env.keys.collateral_mint = fee_mint.pubkey();
-    env.treasury = create_token_account(&mut env.ctx, &fee_mint.pubkey(), &auth, &spl_token_2022::ID).await;
+    env.use_collateral_mint_with_extensions(&[ExtensionType::TransferFeeConfig], |mint| {
+        vec![
+            spl_token_2022::extension::transfer_fee::instruction::initialize_transfer_fee_config(
+                &spl_token_2022::ID,
+                mint,
+                Some(&auth),
+                Some(&auth),
+                50,
+                1_000_000,
+            )
+            .unwrap(),
+        ]
+    })
+    .await;
     assert_err(
         env.initialize_pool(PoolConfig::default().args(1, auth)).await,
         ErrorCode::UnsupportedMintExtension,

@@ -2,7 +2,7 @@
 
 use anchor_spl::associated_token::get_associated_token_address_with_program_id;
 use anyhow::{anyhow, Result};
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use coverage_pool::state::{Market, Policy};
 use coverage_sdk::ix::{self, BuyCoverKeys};
 use coverage_sdk::pyth::{push_feed_address, SPONSORED_SHARD};
@@ -15,27 +15,31 @@ use crate::Cli;
 
 use super::{key, pool_keys, say, transport_for};
 
+/// What `quote` prices and `buy` buys.
+#[derive(Args, Debug)]
+pub struct CoverTerms {
+    #[arg(long)]
+    market: String,
+    /// Amount covered, collateral tokens.
+    #[arg(long)]
+    amount: String,
+    /// Length of cover, days.
+    #[arg(long)]
+    days: u16,
+}
+
 /// `cover cover`.
 #[derive(Subcommand, Debug)]
 pub enum CoverCmd {
     /// The premium buy would charge now (the program's own pricing code).
     Quote {
-        #[arg(long)]
-        market: String,
-        /// Amount covered, collateral tokens.
-        #[arg(long)]
-        amount: String,
-        #[arg(long)]
-        days: u16,
+        #[command(flatten)]
+        terms: CoverTerms,
     },
     /// Buy cover (the premium is capped at the quote plus --slippage-bps).
     Buy {
-        #[arg(long)]
-        market: String,
-        #[arg(long)]
-        amount: String,
-        #[arg(long)]
-        days: u16,
+        #[command(flatten)]
+        terms: CoverTerms,
         /// Extra premium accepted over the quote, bps.
         #[arg(long, default_value_t = 50)]
         slippage_bps: u64,
@@ -70,14 +74,18 @@ pub async fn cover(cli: &Cli, cmd: &CoverCmd) -> Result<()> {
     let me = t.payer();
     match cmd {
         CoverCmd::Quote {
-            market,
-            amount: a,
-            days,
+            terms: CoverTerms {
+                market,
+                amount: a,
+                days,
+            },
         }
         | CoverCmd::Buy {
-            market,
-            amount: a,
-            days,
+            terms: CoverTerms {
+                market,
+                amount: a,
+                days,
+            },
             ..
         } => {
             let address = key(market)?;

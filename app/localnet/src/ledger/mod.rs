@@ -422,7 +422,7 @@ pub fn spawn(setup: Setup) -> anyhow::Result<(LedgerHandle, std::thread::JoinHan
                     return;
                 }
             };
-            quiet_logs(&setup.log_filter);
+            coverage_sdk::bank::quiet_logs(&setup.log_filter);
             let program_test = coverage_sdk::bank::program_test();
             let ctx = rt.block_on(program_test.start_with_context());
             let deploy_time = setup.start - setup::sales_delay(&setup.deployment);
@@ -447,15 +447,6 @@ pub fn spawn(setup: Setup) -> anyhow::Result<(LedgerHandle, std::thread::JoinHan
         .recv()
         .map_err(|_| anyhow::anyhow!("the bank thread stopped during set-up"))??;
     Ok((LedgerHandle { tx }, thread, info))
-}
-
-/// Installs the process's logger with `filter` (unless `RUST_LOG` says
-/// otherwise) before solana-program-test installs its own, which would turn
-/// the runtime's DEBUG lines on. Keeps a logger someone else installed.
-fn quiet_logs(filter: &str) {
-    let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(filter))
-        .format_timestamp_nanos()
-        .try_init();
 }
 
 fn serve(mut ledger: Ledger, rt: &tokio::runtime::Runtime, rx: Receiver<Msg>) {
