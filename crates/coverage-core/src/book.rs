@@ -16,8 +16,9 @@ use crate::math::{CoreResult, SafeMath};
 use crate::policy::{day_of, ACTIVATION_GRANULARITY, MAX_TERM_DAYS};
 use crate::CoreError;
 
-/// Days in the expiry ring: more than the longest term plus the longest
-/// activation delay (a day), so no two live entries share a slot.
+/// Days in the expiry ring: more than the longest term plus the day an
+/// activation can cross into (the longest activation delay is 2 hours), so
+/// no two live entries share a slot.
 pub const BOOK_DAYS: usize = 384;
 /// Longest activation window the book is exact for, seconds: a market's
 /// `max_price_age + activation_delay` (1 hour + 2 hours at the program's

@@ -25,7 +25,7 @@ use crate::settlement::{
     liability, payout_fraction, policy_payout, release_waterfall, reserve_waterfall, Fraction, Shape,
 };
 use crate::shares::{assets_for_shares, shares_for_deposit};
-use crate::staking::{check_capital_after_withdrawal, redemption_value, required_capital, WithdrawalTiming};
+use crate::staking::{check_capital_after_withdrawal, redemption_value, required_capital_of, WithdrawalTiming};
 use crate::streaming::{split_by_weight, PremiumLedger, LEDGER_DAYS};
 use crate::trigger::{observe, Observation, StreakState, TriggerTerms};
 use crate::{CoreError, BPS};
@@ -565,16 +565,15 @@ impl Model {
         })
     }
 
-    /// Required capital from every market's book on the current day.
+    /// Required capital (as `withdraw`): from every market's book, the
+    /// cover a streak not yet reported could still find in force.
     pub fn required_capital(&self) -> ModelResult<u64> {
-        let today = day_of(self.now);
-        let (mut largest, mut total) = (0u64, 0u64);
+        let mut active = Vec::with_capacity(self.markets.len());
         for mk in &self.markets {
-            let a = mk.active_cover_on(today)?;
-            largest = largest.max(a);
-            total = total.safe_add(a)?;
+            let day = claimable_cover_day(mk.streak.last_publish_time, mk.params.terms.max_price_age, self.now);
+            active.push(mk.active_cover_on(day)?);
         }
-        Ok(required_capital(largest, total, self.params.max_leverage_bps)?)
+        Ok(required_capital_of(active, self.params.max_leverage_bps)?)
     }
 
     /// `withdraw`, with `prices[i]` the price update passed for market `i`;

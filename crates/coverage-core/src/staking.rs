@@ -41,6 +41,18 @@ impl WithdrawalTiming {
         self.cooldown.safe_add(self.withdraw_window)?.safe_add(GOVERNANCE_GRACE)
     }
 
+    /// [`WithdrawalTiming::governance_delay`] while `queued` timing may be
+    /// applied at any moment (a due pool change is applied by anyone, in the
+    /// same transaction if they like): the longer of the two, so a request
+    /// made under either timing ends before what the delay protects against.
+    pub fn governance_delay_with(&self, queued: Option<WithdrawalTiming>) -> CoreResult<i64> {
+        let current = self.governance_delay()?;
+        match queued {
+            Some(q) => Ok(current.max(q.governance_delay()?)),
+            None => Ok(current),
+        }
+    }
+
     /// Whether a request made at `requested_at` may be redeemed at `now`.
     pub fn check_redeemable(&self, requested_at: i64, now: i64) -> CoreResult<()> {
         if now < self.opens_at(requested_at)? {
@@ -66,6 +78,17 @@ pub fn redemption_value(shares: u64, value_at_request: u64, assets: u64, total_s
 pub fn required_capital(largest_market_cover: u64, total_active_cover: u64, max_leverage_bps: u64) -> CoreResult<u64> {
     let by_leverage = crate::math::mul_div_ceil(total_active_cover, crate::BPS, max_leverage_bps)?;
     Ok(largest_market_cover.max(by_leverage))
+}
+
+/// Required capital from every market's active cover (PROTOCOL.md 3.3):
+/// `max(largest, total / L)`, over whatever cover each market counts.
+pub fn required_capital_of(active_cover: impl IntoIterator<Item = u64>, max_leverage_bps: u64) -> CoreResult<u64> {
+    let (mut largest, mut total) = (0u64, 0u64);
+    for active in active_cover {
+        largest = largest.max(active);
+        total = total.safe_add(active)?;
+    }
+    required_capital(largest, total, max_leverage_bps)
 }
 
 /// Refuses a redemption of `payout` that would leave `capital` below `required`.
@@ -106,7 +129,25 @@ mod tests {
     }
 
     #[test]
+    fn a_queued_timing_lengthens_the_governance_delay_never_shortens_it() {
+        let longer = WithdrawalTiming {
+            cooldown: 1_000,
+            withdraw_window: 50,
+        };
+        let shorter = WithdrawalTiming {
+            cooldown: 10,
+            withdraw_window: 5,
+        };
+        assert_eq!(T.governance_delay_with(None), Ok(150 + GOVERNANCE_GRACE));
+        assert_eq!(T.governance_delay_with(Some(longer)), Ok(1_050 + GOVERNANCE_GRACE));
+        assert_eq!(T.governance_delay_with(Some(shorter)), Ok(150 + GOVERNANCE_GRACE));
+    }
+
+    #[test]
     fn required_capital_rule() {
+        assert_eq!(required_capital_of([500, 700], 20_000), Ok(700));
+        assert_eq!(required_capital_of([500, 700, 900], 10_000), Ok(2_100));
+        assert_eq!(required_capital_of([], 10_000), Ok(0));
         assert_eq!(required_capital(500, 1_200, 20_000), Ok(600));
         assert_eq!(required_capital(800, 1_200, 20_000), Ok(800));
         assert_eq!(required_capital(0, 0, 10_000), Ok(0));

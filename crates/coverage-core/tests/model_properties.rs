@@ -102,11 +102,12 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 use coverage_core::model::{MarketParams, Model, ModelError, ModelResult, PoolParams, Status};
-use coverage_core::policy::{day_of, is_eligible};
+use coverage_core::policy::{day_of, earliest_unreported_streak_start, is_eligible};
 use coverage_core::price::{UnitPrice, PRICE_ONE};
 use coverage_core::pricing::Curve;
 use coverage_core::settlement::{payout_fraction, Shape, MAX_SETTLE_BATCH};
 use coverage_core::shares::{shares_for_deposit, DEAD_SHARES};
+use coverage_core::staking::required_capital_of;
 use coverage_core::trigger::{Observation, TriggerTerms};
 use coverage_core::{CoreError, BPS, SECONDS_PER_DAY};
 use proptest::collection::vec;
@@ -1284,6 +1285,36 @@ impl<'a> Run<'a> {
                 self,
                 matches!(req, Ok(x) if x <= cap),
                 "invariant 5: required capital {req:?} > capital {cap} after a withdrawal"
+            );
+            // the book's figure is the policies' own: every policy of an open
+            // market's epoch that a streak not yet reported could find in force
+            let claimable: Vec<u64> = self
+                .m
+                .markets
+                .iter()
+                .enumerate()
+                .map(|(i, mk)| {
+                    if mk.status != Status::Active {
+                        return 0;
+                    }
+                    let start = earliest_unreported_streak_start(
+                        mk.streak.last_publish_time,
+                        mk.params.terms.max_price_age,
+                        self.m.now,
+                    );
+                    self.m
+                        .policies
+                        .iter()
+                        .filter(|p| p.market == i && p.epoch == mk.epoch && p.end_time > start)
+                        .map(|p| p.amount)
+                        .sum()
+                })
+                .collect();
+            let brute = required_capital_of(claimable.iter().copied(), self.m.params.max_leverage_bps);
+            ensure!(
+                self,
+                req == brute.map_err(ModelError::from),
+                "invariant 5: required capital {req:?} from the books, {brute:?} from the policies ({claimable:?})"
             );
             ensure!(
                 self,

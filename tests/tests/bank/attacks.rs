@@ -1401,6 +1401,11 @@ async fn attack_remaining_accounts() {
     let mut swapped = good.clone();
     swapped.accounts.swap(m0, m1);
     swapped.accounts.swap(b0, b1);
+    // market 0's triple twice, in place of market 1's (which has cover)
+    let mut twice = good.clone();
+    for (from, to) in [(m0, m1), (b0, b1), (n - 4, n - 1)] {
+        twice.accounts[to] = twice.accounts[from].clone();
+    }
     for (what, ix) in [
         ("other pool's book", other),
         ("other pool's market", other_market),
@@ -1411,6 +1416,7 @@ async fn attack_remaining_accounts() {
         ("missing market", missing),
         ("extra account", extra),
         ("swapped markets", swapped),
+        ("one market twice", twice),
     ] {
         w.refused(what, ix, &[&alice_kp], e(ErrorCode::WrongMarketBooks)).await;
     }
@@ -1597,6 +1603,102 @@ async fn attack_oracle_on_buy_cover() {
         w.refused(&format!("buy_cover with {err:?}"), ix, &[&buyer_kp], e(err))
             .await;
     }
+}
+
+/// Every oracle attack on the price `withdraw` reads for an open market:
+/// the checks of a sale, and a breached strike is `PriceBelowStrikeInPool`.
+#[tokio::test]
+async fn attack_oracle_on_withdraw() {
+    let mut w = world().await;
+    let k = w.env.keys;
+    let alice_kp = w.alice.kp.insecure_clone();
+    let alice = alice_kp.pubkey();
+    let req = w.env.request_address(&w.alice, 0);
+    w.env.warp_by(7 * DAY).await;
+    // the market's last accepted observation is at t − 10
+    let last = w.env.now().await;
+    w.env.observe_at(&w.market, USD, 0, last).await.unwrap();
+    w.env.warp_by(10).await;
+    let t = last + 10;
+    let prices = w.env.healthy_prices().await;
+    let good = test_price(USD, 10_000, t);
+    let cases: Vec<(PriceSpec, ErrorCode)> = vec![
+        (
+            PriceSpec {
+                feed_id: [3; 32],
+                ..good
+            },
+            ErrorCode::OracleWrongFeed,
+        ),
+        (
+            PriceSpec {
+                level: VerificationLevel::Partial { num_signatures: 5 },
+                ..good
+            },
+            ErrorCode::OracleNotFullyVerified,
+        ),
+        (
+            PriceSpec {
+                publish_time: t - 61,
+                ..good
+            },
+            ErrorCode::StalePrice,
+        ),
+        (
+            PriceSpec {
+                publish_time: last - 1,
+                ..good
+            },
+            ErrorCode::StalePrice,
+        ),
+        (
+            PriceSpec {
+                conf: 6_000_000,
+                ..good
+            },
+            ErrorCode::ConfidenceTooWide,
+        ),
+        (PriceSpec { price: 0, ..good }, ErrorCode::NonPositivePrice),
+        (
+            PriceSpec {
+                price: 96 * USD / 100,
+                conf: 2 * USD as u64 / 100,
+                ..good
+            },
+            ErrorCode::PriceBelowStrikeInPool,
+        ),
+    ];
+    let collateral = w.alice.collateral;
+    let with_price = |address: Pubkey| {
+        let mut p = prices.clone();
+        p[0] = address;
+        ix::withdraw(&alice, &k, 0, &req, &collateral, &p)
+    };
+    for (spec, err) in cases {
+        let address = Pubkey::new_unique();
+        install(&mut w.env.ctx, &address, &spec);
+        w.refused(
+            &format!("withdraw with {err:?}"),
+            with_price(address),
+            &[&alice_kp],
+            e(err),
+        )
+        .await;
+    }
+    // a receiver-shaped update owned by another program
+    let forged = Pubkey::new_unique();
+    install_with_owner(&mut w.env.ctx, &forged, &good, &Pubkey::new_unique());
+    w.refused(
+        "withdraw with a forged update",
+        with_price(forged),
+        &[&alice_kp],
+        e(ErrorCode::OracleWrongOwner),
+    )
+    .await;
+    // the good one goes through
+    let address = Pubkey::new_unique();
+    install(&mut w.env.ctx, &address, &good);
+    w.env.send(&[with_price(address)], &[&alice_kp]).await.unwrap();
 }
 
 // ---- economic attacks ----

@@ -87,6 +87,23 @@ async fn audit_1_a_new_market_sells_nothing_before_the_governance_delay() {
     env.buy_cover(&attacker, &m, 1_000 * ONE, 1, u64::MAX).await.unwrap();
 }
 
+/// 1, the bound's edge: a recovery of exactly twice the strike is accepted.
+#[tokio::test]
+async fn audit_1_a_recovery_of_twice_the_strike_is_the_largest_accepted() {
+    let (mut env, _, _) = small_pool().await;
+    let args = |recovery| CreateMarketArgs {
+        recovery,
+        ..market_args()
+    };
+    let strike = market_args().strike;
+    assert_err(
+        env.create_market_unopened(args(2 * strike + 1)).await,
+        ErrorCode::InvalidStrikeOrRecovery,
+    );
+    let m = env.create_market_unopened(args(2 * strike)).await.unwrap();
+    assert_eq!(env.market(&m).await.recovery, 2 * strike);
+}
+
 /// 2. A policy (or its market) cannot be closed just after its cover ends
 /// while a depeg published before the end may still be reported: the late
 /// report still pays it.
@@ -215,6 +232,55 @@ async fn audit_3_cover_waiting_on_a_long_activation_delay_is_not_counted() {
     .unwrap();
 }
 
+/// 3, with governance: cover sold under a long activation delay and cover
+/// sold after the delay was shortened wait in the same pending ring at once;
+/// the liability still counts exactly what was in force at the streak's start.
+#[tokio::test]
+async fn audit_3_a_shortened_activation_delay_keeps_the_liability_exact() {
+    let (mut env, _, _) = small_pool().await;
+    let m = env
+        .create_market(CreateMarketArgs {
+            activation_delay: 7_200,
+            max_price_age: 3_599,
+            ..market_args()
+        })
+        .await
+        .unwrap();
+    let auth = env.authority.insecure_clone();
+    let mk = env.market(&m).await;
+    let change = MarketParamsChange {
+        curve: mk.curve,
+        allocation_bps: mk.allocation_bps,
+        activation_delay: 3_600,
+    };
+    env.send(
+        &[ix::queue_market_params(&auth.pubkey(), &env.keys.pool, &m, change)],
+        &[&auth],
+    )
+    .await
+    .unwrap();
+    let eta = env.market(&m).await.pending_change_eta;
+    let buyer = env.new_staker(10_000 * ONE).await;
+    // bought under the old delay just before the change applies: active at eta + 2 h
+    env.warp_to(eta - 10).await;
+    let slow = env.buy_cover(&buyer, &m, 10_000 * ONE, 30, u64::MAX).await.unwrap();
+    env.warp_to(eta).await;
+    env.send(&[ix::apply_market_params(&env.keys.pool, &m)], &[])
+        .await
+        .unwrap();
+    // bought under the new one: active at eta + 1 h
+    let fast = env.buy_cover(&buyer, &m, 20_000 * ONE, 30, u64::MAX).await.unwrap();
+    let (slow, fast) = (env.policy(&slow).await.unwrap(), env.policy(&fast).await.unwrap());
+    // a depeg starts between the two activations
+    let start = fast.activation_time + 60;
+    assert!(start < slow.activation_time);
+    env.observe_at(&m, 90 * USD / 100, 0, start).await.unwrap();
+    env.observe_at(&m, 90 * USD / 100, 0, start + 3_600).await.unwrap();
+    let market = env.market(&m).await;
+    assert_eq!(market.status, MarketStatus::Triggered);
+    assert_eq!(market.settlement.eligible_cover, 20_000 * ONE);
+}
+
 /// 4. Nobody can deposit just before a release (same transaction) to take a
 /// share of a surplus that belonged to the stakers who bore the reserve.
 #[tokio::test]
@@ -327,4 +393,107 @@ async fn audit_6_a_collateral_mint_with_a_close_authority_is_refused() {
     );
     let pool: Pubkey = env.keys.pool;
     assert!(env.ctx.banks_client.get_account(pool).await.unwrap().is_none());
+}
+
+/// 1, found in review: a queued cooldown increase applied in the same
+/// transaction as a market's creation cannot shorten the new market's wait
+/// below the cooldown every later request must sit out. The delay is the
+/// longer of the current and the queued timing (core
+/// `WithdrawalTiming::governance_delay_with`), for a market change too.
+#[tokio::test]
+async fn audit_1_a_queued_cooldown_increase_lengthens_a_new_markets_wait() {
+    use coverage_pool::state::PoolParamsChange;
+    let (mut env, alice, _) = small_pool().await;
+    let m = env.create_market(market_args()).await.unwrap();
+    let auth = env.authority.insecure_clone();
+    let pool = env.pool().await;
+    // an innocent-looking change: the cooldown grows from 7 to 90 days
+    let longer = PoolParamsChange {
+        protocol_fee_bps: pool.protocol_fee_bps,
+        max_leverage_bps: pool.max_leverage_bps,
+        cooldown: 90 * DAY as u32,
+        withdraw_window: pool.withdraw_window,
+        weights_bps: [7_000, 3_000, 0, 0],
+    };
+    env.send(
+        &[ix::queue_pool_params(&auth.pubkey(), &env.keys.pool, longer)],
+        &[&auth],
+    )
+    .await
+    .unwrap();
+    let eta = env.pool().await.pending_change_eta;
+    env.warp_to(eta).await;
+    let now = env.now().await;
+    let new_delay = 90 * DAY + i64::from(pool.withdraw_window) + DAY;
+    // a market change queued while the longer cooldown is due waits for it
+    let mk = env.market(&m).await;
+    let change = MarketParamsChange {
+        curve: mk.curve,
+        allocation_bps: 5_000,
+        activation_delay: mk.activation_delay,
+    };
+    env.send(
+        &[ix::queue_market_params(&auth.pubkey(), &env.keys.pool, &m, change)],
+        &[&auth],
+    )
+    .await
+    .unwrap();
+    assert_eq!(env.market(&m).await.pending_change_eta, now + new_delay);
+    // the hostile market and the apply in one transaction
+    let index = env.pool().await.market_count;
+    let payer = env.ctx.payer.pubkey();
+    let create = ix::create_market(
+        &auth.pubkey(),
+        &payer,
+        &env.keys.pool,
+        index,
+        CreateMarketArgs {
+            allocation_bps: 5_000,
+            ..market_args()
+        },
+    );
+    env.send(&[create, ix::apply_pool_params(&env.keys.pool)], &[&auth])
+        .await
+        .unwrap();
+    let hostile = env.market(&coverage_sdk::pda::market(&env.keys.pool, index).0).await;
+    assert_eq!(hostile.sales_open_at, now + new_delay);
+    // alice, who disagrees, requests now (under the 90-day cooldown) and is out first
+    let shares = env.balance(&alice.shares[0]).await;
+    env.request_withdrawal(&alice, 0, shares).await.unwrap();
+    env.warp_by(90 * DAY).await;
+    env.withdraw(&alice, 0).await.unwrap();
+    assert!(env.now().await < hostile.sales_open_at);
+}
+
+/// 2, found in review, the same class for `withdraw`: cover that ended at
+/// midnight still counts toward the required capital while a depeg published
+/// before midnight may yet be reported, so a staker cannot leave the pool
+/// short of a late report's liability.
+#[tokio::test]
+async fn audit_2_a_withdrawal_just_after_midnight_keeps_capital_for_a_late_report() {
+    let (mut env, _, bob) = small_pool().await;
+    let m = env.create_market(market_args()).await.unwrap();
+    // bob (the senior 40 000) asks to leave; a buyer covers 70 000 until the
+    // midnight after bob's cooldown ends
+    let shares = env.balance(&bob.shares[1]).await;
+    env.request_withdrawal(&bob, 1, shares).await.unwrap();
+    let buyer = env.new_staker(10_000 * ONE).await;
+    let p = env.buy_cover(&buyer, &m, 70_000 * ONE, 8, u64::MAX).await.unwrap();
+    let end = env.policy(&p).await.unwrap().end_time;
+    let request = env.request(&bob, 1).await.unwrap();
+    assert!(request.requested_at + 7 * DAY < end && end + 60 < request.requested_at + 9 * DAY);
+    // the keepers' last report was a healthy price before midnight
+    env.observe_at(&m, USD, 10_000, end - 100).await.unwrap();
+    env.warp_to(end + 10).await;
+    let before = env.snapshot(&[bob.collateral, m]).await;
+    // leaving 60 000 behind 70 000 of cover a late report could still find in force
+    assert_err(env.withdraw(&bob, 1).await, ErrorCode::RequiredCapitalBreached);
+    assert_eq!(env.snapshot(&[bob.collateral, m]).await, before);
+    // once a price published after midnight is reported, that cover is gone for good
+    env.observe_at(&m, USD, 10_000, end + 20).await.unwrap();
+    env.withdraw(&bob, 1).await.unwrap();
+    assert_eq!(
+        env.balance(&bob.collateral).await,
+        40_000 * ONE - coverage_core::shares::DEAD_SHARES
+    );
 }

@@ -166,8 +166,9 @@ pub struct Market {
     /// When the queued change may be applied (0: none queued).
     pub pending_change_eta: i64,
     /// First second at which cover may be sold and observations are accepted:
-    /// creation + the governance delay (cooldown + withdraw window + 1 day),
-    /// so a staker who disagrees with a new market can leave first.
+    /// creation + the governance delay (cooldown + withdraw window + 1 day,
+    /// the longer of the pool's current and queued timing), so a staker who
+    /// disagrees with a new market can leave first.
     pub sales_open_at: i64,
     /// Room to grow.
     pub reserved: [u8; 504],

@@ -183,12 +183,7 @@ impl Pool {
     /// Required capital (PROTOCOL.md 3.3) from every market's active cover
     /// (in market order): `max(largest, total / L)`.
     pub fn required_capital(&self, active_cover: impl Iterator<Item = u64>) -> Result<u64> {
-        let (mut largest, mut total) = (0u64, 0u64);
-        for active in active_cover {
-            largest = largest.max(active);
-            total = total.checked_add(active).ok_or(ErrorCode::MathOverflow)?;
-        }
-        coverage_core::staking::required_capital(largest, total, u64::from(self.max_leverage_bps)).or_named()
+        coverage_core::staking::required_capital_of(active_cover, u64::from(self.max_leverage_bps)).or_named()
     }
 
     /// Tranche assets, junior first (only the pool's tranches).
@@ -222,10 +217,17 @@ impl Pool {
         Ok(())
     }
 
-    /// The delay of a queued change: longer than a staker needs to leave
-    /// (cooldown + withdraw window, as they are now) plus a day's grace.
+    /// The delay of a queued change or a new market's first sale: longer
+    /// than a staker needs to leave (cooldown + withdraw window) plus a day's
+    /// grace — under the current timing or the queued one, whichever is
+    /// longer: a due change can be applied right after (even in the same
+    /// transaction), and requests made from then on wait its cooldown.
     pub fn governance_delay(&self) -> Result<i64> {
-        self.withdrawal_timing().governance_delay().or_named()
+        let queued = (self.pending_change_eta != 0).then(|| WithdrawalTiming {
+            cooldown: i64::from(self.pending_change.cooldown),
+            withdraw_window: i64::from(self.pending_change.withdraw_window),
+        });
+        self.withdrawal_timing().governance_delay_with(queued).or_named()
     }
 
     /// Pool capital C (PROTOCOL.md 3.3): the sum of tranche assets (reserves excluded).

@@ -151,8 +151,9 @@ export type Market = {
   pendingChangeEta: bigint;
   /**
    * First second at which cover may be sold and observations are accepted:
-   * creation + the governance delay (cooldown + withdraw window + 1 day),
-   * so a staker who disagrees with a new market can leave first.
+   * creation + the governance delay (cooldown + withdraw window + 1 day,
+   * the longer of the pool's current and queued timing), so a staker who
+   * disagrees with a new market can leave first.
    */
   salesOpenAt: bigint;
   /** Room to grow. */
@@ -224,8 +225,9 @@ export type MarketArgs = {
   pendingChangeEta: number | bigint;
   /**
    * First second at which cover may be sold and observations are accepted:
-   * creation + the governance delay (cooldown + withdraw window + 1 day),
-   * so a staker who disagrees with a new market can leave first.
+   * creation + the governance delay (cooldown + withdraw window + 1 day,
+   * the longer of the pool's current and queued timing), so a staker who
+   * disagrees with a new market can leave first.
    */
   salesOpenAt: number | bigint;
   /** Room to grow. */

@@ -115,9 +115,10 @@ pub fn validate_sale_params(
 ///   market count, status `Active`, epoch 0; and its cover book `[BOOK_SEED, market]`.
 ///   Its allocation counts toward the pool's leverage at once, but it sells
 ///   nothing and takes no observation before `sales_open_at` = now + the
-///   governance delay (cooldown + withdraw window + 1 day, PROTOCOL.md 3.6):
-///   every term of a new market waits as long as a queued change, so a
-///   staker who disagrees can request, wait the cooldown and leave first.
+///   governance delay (cooldown + withdraw window + 1 day, PROTOCOL.md 3.6,
+///   under the pool's current timing or its queued one, whichever is
+///   longer): every term of a new market waits as long as a queued change,
+///   so a staker who disagrees can request, wait the cooldown and leave first.
 /// * Emits `MarketCreated`.
 #[derive(Accounts)]
 pub struct CreateMarket<'info> {

@@ -80,7 +80,8 @@ pub fn accept_authority_handler(ctx: Context<AcceptAuthority>) -> Result<()> {
 /// * Caller: the pool authority (`Unauthorized`).
 /// * Checks: nothing queued yet (`ChangeAlreadyQueued`); every value within
 ///   the bounds of `initialize_pool`, weights for exactly the pool's tranches.
-/// * Effects: `eta = now + cooldown + withdraw_window + 1 day` (current values).
+/// * Effects: `eta = now + cooldown + withdraw_window + 1 day` (current values:
+///   nothing else is queued on the pool).
 /// * Emits `ChangeQueued`.
 pub fn queue_pool_params_handler(ctx: Context<PoolAuthority>, change: PoolParamsChange) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
@@ -191,6 +192,8 @@ pub struct MarketAuthority<'info> {
 /// * Checks: the market is not closed (`MarketClosed`: closing is final);
 ///   nothing queued on the market (`ChangeAlreadyQueued`); the bounds of
 ///   `create_market`.
+/// * Effects: `eta = now +` the pool's governance delay (cooldown + withdraw
+///   window + 1 day, the longer of the pool's current and queued timing).
 /// * Emits `ChangeQueued`.
 pub fn queue_market_params_handler(ctx: Context<MarketAuthority>, change: MarketParamsChange) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;

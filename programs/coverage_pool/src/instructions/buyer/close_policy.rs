@@ -15,7 +15,8 @@ use crate::state::{Market, Policy, PolicyStatus};
 ///   is over, or its market has no open streak, has not triggered unless the
 ///   reserve was released, and no streak still to be reported can have begun
 ///   before the policy's end — `now ≥ end + max_price_age`, or the keepers
-///   already reported a price published at or after the end.
+///   already reported a price published at `end − 1` or later (a streak
+///   reported after it starts after it, so at or after the end).
 /// * Emits `PolicyClosed`.
 #[derive(Accounts)]
 pub struct ClosePolicy<'info> {

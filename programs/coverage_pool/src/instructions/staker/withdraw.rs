@@ -1,5 +1,6 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+use coverage_core::policy::claimable_cover_day;
 use coverage_core::staking::{check_capital_after_withdrawal, redemption_value};
 
 use crate::error::{CoreResultExt, ErrorCode};
@@ -28,7 +29,8 @@ use crate::token_ops::{burn_escrowed_shares, transfer_from_pool};
 ///   otherwise). Markets not open yet, triggered or closed carry no claim to
 ///   come and their price is not read. The redemption leaves pool capital at
 ///   or above its required capital (`RequiredCapitalBreached`, PROTOCOL.md
-///   3.3), from every market's cover book; vault, collateral mint, share
+///   3.3), from every market's cover book, counting the cover a streak not
+///   yet reported could still find in force; vault, collateral mint, share
 ///   mint, escrow and token program are the pool's; `staker_collateral`
 ///   holds the collateral mint.
 /// * Effects: first earns the premium due; pays the lower of the shares' value at request and now (both
@@ -138,7 +140,7 @@ pub fn withdraw_handler<'info>(ctx: Context<'info, Withdraw<'info>>, tranche: u8
 /// Reads every market of the pool from the remaining accounts (triples of
 /// market, book, price update, in market order): refuses while an open,
 /// active market's price shows its strike breached, and returns the pool's
-/// required capital on `now` from the books.
+/// required capital from the books.
 fn check_markets<'info>(
     pool: &Pool,
     pool_key: &Pubkey,
@@ -149,27 +151,39 @@ fn check_markets<'info>(
         accounts.len() == 3 * pool.market_count as usize,
         ErrorCode::WrongMarketBooks
     );
-    let today = coverage_core::policy::day_of(now);
     let mut active = [0u64; crate::constants::MAX_MARKETS as usize];
     for (i, triple) in accounts.chunks(3).enumerate() {
-        let market = Account::<Market>::try_from(&triple[0]).map_err(|_| error!(ErrorCode::WrongMarketBooks))?;
-        require!(
-            market.pool == *pool_key && market.index as usize == i && market.book == triple[1].key(),
-            ErrorCode::WrongMarketBooks
-        );
-        let loader =
-            AccountLoader::<CoverBook>::try_from(&triple[1]).map_err(|_| error!(ErrorCode::WrongMarketBooks))?;
-        active[i] = loader.load()?.active_cover_on(today)?;
-        if market.status == MarketStatus::Active && market.is_open(now) {
-            let obs = read_observation(&triple[2], &market.feed_id)?;
-            market
-                .trigger_terms()
-                .check_healthy_price(market.last_publish_time, &obs, now)
-                .map_err(|e| match e {
-                    coverage_core::CoreError::PriceBelowStrike => error!(ErrorCode::PriceBelowStrikeInPool),
-                    other => error!(ErrorCode::from(other)),
-                })?;
-        }
+        active[i] = check_market(pool_key, i, triple, now)?;
     }
     pool.required_capital(active.iter().copied().take(pool.market_count as usize))
+}
+
+/// Market `index` of [`check_markets`]: checks its price when it is open and
+/// active, and returns the cover its book must still back — cover a streak
+/// not yet reported could find in force (core `policy::claimable_cover_day`:
+/// cover that ended at midnight counts until a price published after it is
+/// reported or `max_price_age` has passed), not only today's. In its own
+/// frame, so the market account is decoded off the caller's loop (SBF stack
+/// frames are 4 KiB).
+#[inline(never)]
+fn check_market<'info>(pool_key: &Pubkey, index: usize, triple: &'info [AccountInfo<'info>], now: i64) -> Result<u64> {
+    let market = Account::<Market>::try_from(&triple[0]).map_err(|_| error!(ErrorCode::WrongMarketBooks))?;
+    require!(
+        market.pool == *pool_key && market.index as usize == index && market.book == triple[1].key(),
+        ErrorCode::WrongMarketBooks
+    );
+    let loader = AccountLoader::<CoverBook>::try_from(&triple[1]).map_err(|_| error!(ErrorCode::WrongMarketBooks))?;
+    let day = claimable_cover_day(market.last_publish_time, i64::from(market.max_price_age), now);
+    let active = loader.load()?.active_cover_on(day)?;
+    if market.status == MarketStatus::Active && market.is_open(now) {
+        let obs = read_observation(&triple[2], &market.feed_id)?;
+        market
+            .trigger_terms()
+            .check_healthy_price(market.last_publish_time, &obs, now)
+            .map_err(|e| match e {
+                coverage_core::CoreError::PriceBelowStrike => error!(ErrorCode::PriceBelowStrikeInPool),
+                other => error!(ErrorCode::from(other)),
+            })?;
+    }
+    Ok(active)
 }
