@@ -91,6 +91,8 @@ pub enum ModelError {
     MarketHasOpenStreak,
     /// `MarketHasActiveCover`.
     MarketHasActiveCover,
+    /// `WrongMarketBooks`: `withdraw` needs exactly one (market, book, price) per market.
+    WrongMarketBooks,
     /// The policy account is gone (closed): the program fails on the missing account.
     NoPolicy,
     /// `InvalidPolicyAccount`: a closed policy in a settlement batch.
@@ -585,6 +587,9 @@ impl Model {
             m.timing().check_redeemable(r.requested_at, m.now)?;
             if m.open_streaks > 0 {
                 return Err(ModelError::StreakOpenInPool);
+            }
+            if prices.len() != m.markets.len() {
+                return Err(ModelError::WrongMarketBooks);
             }
             for (mk, obs) in m.markets.iter().zip(prices) {
                 if mk.status == Status::Active && m.now >= mk.sales_open_at {

@@ -245,6 +245,7 @@ fn expected_code(e: ModelError) -> u32 {
         M::PolicyNotClosable => ErrorCode::PolicyNotClosable,
         M::MarketHasOpenStreak => ErrorCode::MarketHasOpenStreak,
         M::MarketHasActiveCover => ErrorCode::MarketHasActiveCover,
+        M::WrongMarketBooks => ErrorCode::WrongMarketBooks,
         M::InvalidPolicyAccount => ErrorCode::InvalidPolicyAccount,
         // the policy account was closed: Anchor refuses it before the handler
         M::NoPolicy => return anchor_lang::error::ErrorCode::AccountNotInitialized as u32,
