@@ -749,7 +749,7 @@ impl TestEnv {
         let pool = self.pool().await;
         let ledger = self.ledger().await;
         let vault = self.vault_balance().await;
-        let books = pool.capital().unwrap() + ledger.unearned_total + pool.fees_owed + pool.reserves_total;
+        let books = coverage_sdk::quote::books(&pool, &ledger).unwrap();
         (vault, books)
     }
 }

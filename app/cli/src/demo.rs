@@ -363,7 +363,7 @@ pub async fn play(
     let ledger: PremiumLedger = fetch_zero_copy(&mut bank, &keys.ledger()).await?;
     let m: Market = fetch(&mut bank, &usdc_market).await?;
     let vault_balance = bank.token_balance(&keys.vault()).await?;
-    let books_total = p.capital()? + ledger.unearned_total + p.reserves_total + p.fees_owed;
+    let books_total = coverage_sdk::quote::books(&p, &ledger)?;
     let prices_end = share_prices(&mut bank, &keys).await?;
     let triggered = m.status == MarketStatus::Triggered;
     let metrics = keeper.metrics.clone();

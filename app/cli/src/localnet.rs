@@ -37,6 +37,10 @@ pub struct LocalnetArgs {
     /// Show the bank's and the programs' logs on stderr.
     #[arg(long, short)]
     pub verbose: bool,
+    /// Serve no test control but `localnet_info` (no faucet, no clock or
+    /// price changes): the ledger moves only by transactions and time.
+    #[arg(long)]
+    pub no_test_controls: bool,
 }
 
 fn replay(spec: &str, deployment: &Deployment) -> Result<Replay> {
@@ -87,6 +91,7 @@ pub async fn run(args: &LocalnetArgs) -> Result<()> {
         speed: args.speed,
         log_filter,
         keys_dir: args.keys_dir.clone(),
+        test_controls: !args.no_test_controls,
     })
     .await;
     let localnet = match started {
@@ -125,6 +130,21 @@ fn market_var(index: usize, feed: &str) -> String {
     }
 }
 
+/// Every market's shell variable and address, the names unique: two
+/// markets on one asset (`USDC/USD` and `USDC/USDT`) are `USDC_MARKET` and
+/// `MARKET<index>`, so pasting the export line sets both.
+fn market_vars(info: &Info) -> Vec<(String, &str)> {
+    let mut vars: Vec<(String, &str)> = Vec::with_capacity(info.markets.len());
+    for (i, m) in info.markets.iter().enumerate() {
+        let mut var = market_var(i, &m.feed);
+        if vars.iter().any(|(v, _)| *v == var) {
+            var = format!("MARKET{i}");
+        }
+        vars.push((var, m.address.as_str()));
+    }
+    vars
+}
+
 /// What a person at a terminal reads after the ready line (on stderr): the
 /// addresses as shell variables to paste into another terminal, and a first
 /// few commands.
@@ -134,12 +154,7 @@ fn guide(info: &Info) -> String {
     } else {
         info.rpc.as_str()
     };
-    let vars: Vec<(String, &str)> = info
-        .markets
-        .iter()
-        .enumerate()
-        .map(|(i, m)| (market_var(i, &m.feed), m.address.as_str()))
-        .collect();
+    let vars = market_vars(info);
     let mut out = format!(
         "\ncover localnet: the coverage program on a local bank at {} ({}); clock {}, {}x wall time\n",
         info.rpc,
@@ -194,7 +209,11 @@ mod tests {
             user_keypair: "k/user.json".into(),
             mint: String::new(),
             treasury: String::new(),
-            markets: vec![market("USDC depeg", "USDC/USD", "M0"), market("other", "ab12", "M1")],
+            markets: vec![
+                market("USDC depeg", "USDC/USD", "M0"),
+                market("other", "ab12", "M1"),
+                market("USDC against USDT", "USDC/USDT", "M2"),
+            ],
             clock: 1_678_338_000,
             slot: 0,
             speed: 60.0,
@@ -203,7 +222,7 @@ mod tests {
         let text = guide(&info);
         assert!(
             text.contains(
-                "export POOL=P00L USDC_MARKET=M0 MARKET1=M1 AUTH_KEY=k/authority.json USER_KEY=k/user.json\n"
+                "export POOL=P00L USDC_MARKET=M0 MARKET1=M1 MARKET2=M2 AUTH_KEY=k/authority.json USER_KEY=k/user.json\n"
             ),
             "{text}"
         );

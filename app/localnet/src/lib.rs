@@ -15,7 +15,8 @@
 //! # What it is not
 //! No SBF virtual machine (the programs run natively, so compute units are
 //! not the program's: only CPI'd bytecode such as SPL Token is metered), no
-//! consensus, no gossip, one bank. Blocks are final at once. Program `msg!`
+//! consensus, no gossip, one bank. A block is `processed` and `confirmed`
+//! while open, `finalized` once it closes (see [`ledger::View`]). Program `msg!`
 //! output goes to the process's stdout, not to transaction logs (which hold
 //! the runtime's and the bytecode programs' lines).
 //!
@@ -76,9 +77,16 @@
 //!
 //! Subscriptions (websocket, port + 1): accountSubscribe, signatureSubscribe
 //! (with `enableReceivedNotification`), slotSubscribe, and their
-//! unsubscribes.
+//! unsubscribes; at most 1 000 per connection, and a connection more than
+//! 4 096 notifications (16 MiB) behind is closed (see [`server`]).
 //!
-//! Test controls (HTTP): see [`rpc::test_controls`] — `localnet_info`,
+//! Health: getHealth and `GET /health` answer "ok" while the ledger thread
+//! and the bank serve; a request whose handling panics (a bug) is answered
+//! -32603 and the ledger serves on.
+//!
+//! Test controls (HTTP; only without an `Origin` or from a page on this
+//! machine, none but `localnet_info` with `--no-test-controls`): see
+//! [`rpc::test_controls`] — `localnet_info`,
 //! `localnet_advanceClock [seconds]`, `localnet_setClock [unixTimestamp]`,
 //! `localnet_setPrice [feed, {price, conf?, exponent?, publishTime?}]`,
 //! `localnet_mintCollateral [owner, amount]`.
@@ -115,6 +123,9 @@ pub struct Options {
     /// Directory the authority's and the funded user's keypair files are
     /// written to (`authority.json`, `user.json`; created if missing).
     pub keys_dir: std::path::PathBuf,
+    /// Serve the test controls that change the ledger (`localnet_setPrice`,
+    /// the clock, the faucet); without, only `localnet_info`.
+    pub test_controls: bool,
 }
 
 /// A running localnet.
@@ -159,7 +170,7 @@ impl Localnet {
             .await
             .context("the bank thread")??;
         let (shutdown, rx) = watch::channel(false);
-        let servers = server::serve(http, ws, handle.clone(), rx);
+        let servers = server::serve(http, ws, handle.clone(), options.test_controls, rx);
         Ok(Self {
             info,
             ledger: handle,

@@ -2,7 +2,17 @@
 //! port, `GET /health`, subscriptions on port + 1. CORS is open (any origin,
 //! any header: a browser's preflight with `content-type, solana-client`
 //! passes), and a request body over [`MAX_BODY`] is refused with HTTP 413
-//! before it is read.
+//! before it is read. A request whose `Origin` (or `Host`) is not on this
+//! machine is marked foreign: test controls refuse it (see
+//! [`crate::rpc::test_controls`]); reads and writes answer it, as a
+//! cluster's RPC answers any page.
+//!
+//! A websocket connection holds at most
+//! [`crate::rpc::subscriptions::MAX_SUBSCRIPTIONS_PER_CONNECTION`]
+//! subscriptions, and at most [`crate::rpc::MAX_QUEUED_NOTIFICATIONS`]
+//! notifications ([`crate::rpc::MAX_QUEUED_BYTES`] bytes) waiting for it:
+//! a client reading slower than that is disconnected with close code 1008
+//! and a reason saying so.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,9 +21,9 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::Router;
@@ -23,7 +33,7 @@ use tokio::sync::watch;
 use tower_http::cors::{Any, CorsLayer};
 
 use crate::ledger::LedgerHandle;
-use crate::rpc::{self, Connection, Io, Session};
+use crate::rpc::{self, Connection, Io, Next, Session};
 
 /// Largest request body (and websocket message): agave's 50 KiB.
 pub const MAX_BODY: usize = 50 * 1024;
@@ -67,7 +77,46 @@ fn json_error(status: StatusCode, error: Error) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-async fn http_rpc(State(st): State<AppState>, body: Result<Bytes, BytesRejection>) -> Response {
+/// Whether `host` (a URL's host, or a `Host` header's, without the port)
+/// names this machine.
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The host of `authority` (`host[:port]`, `[v6][:port]`).
+fn host_of(authority: &str) -> &str {
+    match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        None => authority.split(':').next().unwrap_or(authority),
+    }
+}
+
+/// The `Origin` (or `Host`) of a request that comes from a web page not on
+/// this machine, if so: an `Origin` that is not `http(s)://` a loopback
+/// host (`null`, a file, a page elsewhere — or a page reaching 127.0.0.1
+/// through a rebound DNS name, whose `Host` is that name).
+fn foreign_origin(headers: &HeaderMap) -> Option<String> {
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let text = String::from_utf8_lossy(origin.as_bytes()).into_owned();
+        let authority = text
+            .strip_prefix("http://")
+            .or_else(|| text.strip_prefix("https://"))
+            .map(|rest| rest.split('/').next().unwrap_or(rest));
+        if !authority.is_some_and(|a| is_loopback(host_of(a))) {
+            return Some(text);
+        }
+    }
+    match headers
+        .get(header::HOST)
+        .map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned())
+    {
+        Some(host) if !is_loopback(host_of(&host)) => Some(format!("(Host: {host})")),
+        _ => None,
+    }
+}
+
+async fn http_rpc(State(st): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
     let body = match body {
         Ok(b) => b,
         Err(rejection) => {
@@ -88,6 +137,7 @@ async fn http_rpc(State(st): State<AppState>, body: Result<Bytes, BytesRejection
     let session = Session {
         ledger: st.ledger.clone(),
         conn: None,
+        foreign_origin: foreign_origin(&headers),
     };
     match st.io.handle_request(text, session).await {
         Some(response) => ([(header::CONTENT_TYPE, "application/json")], response).into_response(),
@@ -101,14 +151,25 @@ async fn ws_upgrade(State(st): State<AppState>, ws: WebSocketUpgrade) -> Respons
         .on_upgrade(move |socket| ws_connection(socket, st))
 }
 
+/// `GET /health`: "ok" while the ledger thread and the bank serve (as
+/// getHealth), else 503 with the reason.
+async fn health(State(st): State<AppState>) -> Response {
+    match st.ledger.call(|l| Box::pin(async move { l.health().await })).await {
+        Ok(Ok(())) => "ok".into_response(),
+        Ok(Err(e)) | Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.message).into_response(),
+    }
+}
+
 static CONNECTIONS: AtomicU64 = AtomicU64::new(0);
 
 async fn ws_connection(mut socket: WebSocket, st: AppState) {
     let id = CONNECTIONS.fetch_add(1, Ordering::Relaxed);
-    let (sink, mut notes) = tokio::sync::mpsc::unbounded_channel();
+    let (outbox, mut inbox) = rpc::outbox();
     let session = Session {
         ledger: st.ledger.clone(),
-        conn: Some(Connection { id, sink }),
+        conn: Some(Connection { id, outbox }),
+        // subscriptions change nothing: no test control here
+        foreign_origin: None,
     };
     let mut shutdown = st.shutdown.clone();
     loop {
@@ -127,11 +188,25 @@ async fn ws_connection(mut socket: WebSocket, st: AppState) {
                     }
                 }
             }
-            Some(note) = notes.recv() => {
-                if socket.send(Message::Text(note.into())).await.is_err() {
+            next = inbox.next() => match next {
+                Next::Note(note) => {
+                    if socket.send(Message::Text(note.into())).await.is_err() {
+                        break;
+                    }
+                }
+                Next::Overflowed => {
+                    // 1008: policy violation (RFC 6455), the reason naming the bound
+                    let reason = format!(
+                        "notification queue full: more than {} notifications or {} bytes unread",
+                        rpc::MAX_QUEUED_NOTIFICATIONS,
+                        rpc::MAX_QUEUED_BYTES
+                    );
+                    let frame = CloseFrame { code: 1008, reason: reason.into() };
+                    let _ = socket.send(Message::Close(Some(frame))).await;
                     break;
                 }
-            }
+                Next::Closed => break,
+            },
             _ = shutdown.changed() => break,
         }
     }
@@ -145,11 +220,13 @@ async fn ws_connection(mut socket: WebSocket, st: AppState) {
         .await;
 }
 
-/// Serves both listeners until `shutdown` turns true.
+/// Serves both listeners until `shutdown` turns true; the test controls
+/// that change the ledger only with `test_controls`.
 pub fn serve(
     http: TcpListener,
     ws: TcpListener,
     ledger: LedgerHandle,
+    test_controls: bool,
     shutdown: watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let cors = CorsLayer::new()
@@ -159,11 +236,11 @@ pub fn serve(
         .max_age(std::time::Duration::from_secs(86_400));
     let http_app = Router::new()
         .route("/", post(http_rpc))
-        .route("/health", get(|| async { "ok" }))
+        .route("/health", get(health))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(cors)
         .with_state(AppState {
-            io: Arc::new(rpc::http()),
+            io: Arc::new(rpc::http(test_controls)),
             ledger: ledger.clone(),
             shutdown: shutdown.clone(),
         });

@@ -44,6 +44,9 @@ mod native {
         let mut pt = solana_program_test::ProgramTest::default();
         // native even when SBF_OUT_DIR happens to be set (`runtime()` decides)
         pt.prefer_bpf(false);
+        for feature in super::INACTIVE_ON_MAINNET {
+            pt.deactivate_feature(*feature);
+        }
         pt.add_program(
             "coverage_pool",
             coverage_pool::ID,
@@ -57,6 +60,16 @@ mod native {
         pt
     }
 }
+
+/// `increase_tx_account_lock_limit` (agave-feature-set): active, a bank lets
+/// a transaction lock 128 accounts; mainnet has it inactive, so 64.
+pub const INCREASE_TX_ACCOUNT_LOCK_LIMIT: Pubkey = anchor_lang::pubkey!("9LZdXeKGeBV6hRLdxS1rHbHoEUsKqesCC2ZAPTPKJAbK");
+
+/// Features solana-program-test activates (it activates every one) that
+/// mainnet does not have, and which change what a transaction may do: the
+/// bank runs with them deactivated, so it refuses what mainnet refuses
+/// (a transaction locking more than 64 accounts: `TooManyAccountLocks`).
+pub const INACTIVE_ON_MAINNET: &[Pubkey] = &[INCREASE_TX_ACCOUNT_LOCK_LIMIT];
 
 /// Where the bank runs the programs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -179,6 +192,16 @@ pub fn redirect_program_logs(to_stderr: bool) -> std::io::Result<std::fs::File> 
 /// The SPL Memo program (loaded by solana-program-test).
 pub const MEMO_PROGRAM: Pubkey = anchor_lang::pubkey!("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr");
 
+/// `ixs` after a compute-unit limit carrying `nonce` (1.3M–1.4M units) and
+/// a zero priority fee: the same instructions twice on one blockhash are two
+/// transactions (a cluster would call the second already processed). What
+/// the bank transport and `cover localnet`'s own transactions (airdrops, the
+/// faucet, its set-up) send.
+pub fn with_unique_budget(nonce: u64, ixs: &[Instruction]) -> Vec<Instruction> {
+    let limit = crate::transport::MAX_COMPUTE_UNITS - (nonce % 100_000) as u32;
+    crate::transport::with_budget(limit, 0, ixs)
+}
+
 /// The bank as a [`Transport`].
 pub struct BankTransport {
     /// The running bank.
@@ -215,14 +238,7 @@ impl BankTransport {
     /// Writes a `PriceUpdateV2` account owned by the Pyth receiver at
     /// `address` (as Pyth's push oracle does for its sponsored feeds).
     pub fn install_price(&mut self, address: &Pubkey, update: &PriceUpdate) {
-        let account = Account {
-            lamports: 10_000_000,
-            data: update.data(),
-            owner: pyth_solana_receiver_sdk::ID,
-            executable: false,
-            rent_epoch: 0,
-        };
-        self.ctx.set_account(address, &account.into());
+        self.ctx.set_account(address, &update.account(10_000_000).into());
     }
 
     /// The bank payer's keypair.
@@ -288,8 +304,7 @@ impl BankTransport {
     /// The transaction for `ixs` as the RPC transport sends it: after a
     /// compute-unit limit and a priority fee (so both transports send the
     /// same sizes, and on the SBF VM an instruction may use more than the
-    /// default 200 000 units). The limit carries a counter (1.3M–1.4M units),
-    /// so the same instructions twice on one blockhash are two transactions.
+    /// default 200 000 units), the limit made unique by [`with_unique_budget`].
     fn build(
         &self,
         nonce: u64,
@@ -298,9 +313,13 @@ impl BankTransport {
         tables: &[AddressLookupTableAccount],
         blockhash: solana_hash::Hash,
     ) -> Result<VersionedTransaction> {
-        let limit = crate::transport::MAX_COMPUTE_UNITS - (nonce % 100_000) as u32;
-        let all = crate::transport::with_budget(limit, 0, ixs);
-        crate::tx::build(&self.ctx.payer, &all, signers, tables, blockhash)
+        crate::tx::build(
+            &self.ctx.payer,
+            &with_unique_budget(nonce, ixs),
+            signers,
+            tables,
+            blockhash,
+        )
     }
 
     /// Sends `ixs` (through `tables` when given) and returns the compute

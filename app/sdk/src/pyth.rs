@@ -1,11 +1,12 @@
 //! Pyth price updates: the sponsored push-feed address of a feed, and real
-//! `PriceUpdateV2` account bytes (for the embedded bank: demo, backtest), and
+//! `PriceUpdateV2` accounts (for the embedded bank: demo, backtest, localnet), and
 //! price series from CSV files (`publish_time,price,conf`, USD).
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::AccountSerialize;
 use anyhow::{bail, Context, Result};
 use pyth_solana_receiver_sdk::price_update::{PriceFeedMessage, PriceUpdateV2, VerificationLevel};
+use solana_account::Account;
 
 /// The shard Pyth's sponsored feeds use.
 pub const SPONSORED_SHARD: u16 = 0;
@@ -84,7 +85,8 @@ impl PriceUpdate {
                 conf: self.conf,
                 exponent: self.exponent,
                 publish_time: self.publish_time,
-                prev_publish_time: self.publish_time - 1,
+                // saturating: a test may write any publish time (`localnet_setPrice`)
+                prev_publish_time: self.publish_time.saturating_sub(1),
                 ema_price: self.price,
                 ema_conf: self.conf,
             },
@@ -94,6 +96,20 @@ impl PriceUpdate {
         update.try_serialize(&mut data).expect("serialize PriceUpdateV2");
         data.resize(PriceUpdateV2::LEN, 0);
         data
+    }
+
+    /// The account holding this update, as Pyth's push oracle keeps it for
+    /// a sponsored feed: owned by the receiver program, `lamports` in it
+    /// (rent exemption for [`PriceUpdateV2::LEN`] is
+    /// `Rent::minimum_balance(PriceUpdateV2::LEN)`).
+    pub fn account(&self, lamports: u64) -> Account {
+        Account {
+            lamports,
+            data: self.data(),
+            owner: pyth_solana_receiver_sdk::ID,
+            executable: false,
+            rent_epoch: 0,
+        }
     }
 
     /// Decodes a `PriceUpdateV2` account's message (None if not one).
@@ -187,6 +203,19 @@ pub fn usd_to_units(x: f64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Any publish time makes an account (`localnet_setPrice` passes what a
+    /// test asks for): `i64::MIN` used to overflow computing the previous one.
+    #[test]
+    fn any_publish_time_makes_an_account() {
+        for t in [i64::MIN, -1, 0, i64::MAX] {
+            let update = PriceUpdate::new([7; 32], 1, 0, t);
+            let account = update.account(42);
+            assert_eq!((account.lamports, account.owner), (42, pyth_solana_receiver_sdk::ID));
+            let msg = PriceUpdate::read(&account.data).unwrap();
+            assert_eq!((msg.publish_time, msg.prev_publish_time), (t, t.saturating_sub(1)));
+        }
+    }
 
     #[test]
     fn bad_csv_files_name_the_line() {

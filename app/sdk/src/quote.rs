@@ -42,6 +42,17 @@ pub fn capacity(pool: &Pool, ledger: &PremiumLedger, market: &Market, now: i64) 
     mul_div_floor(pool.capital()?, u64::from(market.allocation_bps), BPS).map_err(|e| error!(ErrorCode::from(e)))
 }
 
+/// The books: what the pool owes out of its vault — tranche assets +
+/// unearned premium + reserves + fees owed. Invariant 1 of PROTOCOL.md: the
+/// vault holds at least this (every check of it, in the demo and the tests,
+/// sums it here).
+pub fn books(pool: &Pool, ledger: &PremiumLedger) -> Result<u64> {
+    [ledger.unearned_total, pool.reserves_total, pool.fees_owed]
+        .into_iter()
+        .try_fold(pool.capital()?, |sum, x| sum.checked_add(x))
+        .ok_or_else(|| error!(ErrorCode::MathOverflow))
+}
+
 /// Decodes a zero-copy account (`PremiumLedger`, `CoverBook`) from its data
 /// (discriminator checked).
 pub fn decode_zero_copy<T: bytemuck::Pod + anchor_lang::Discriminator>(data: &[u8]) -> Result<T> {

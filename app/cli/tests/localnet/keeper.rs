@@ -232,7 +232,7 @@ async fn the_keeper_daemon_settles_a_replayed_depeg() {
     // ---- a dry run sends nothing: the ledger is unchanged
     let count = || async {
         client
-            .send::<u64>(RpcRequest::GetTransactionCount, json!([]))
+            .send::<u64>(RpcRequest::GetTransactionCount, json!([{"commitment": "confirmed"}]))
             .await
             .unwrap()
     };

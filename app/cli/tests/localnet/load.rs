@@ -103,7 +103,10 @@ async fn run_load(per_client: usize) -> Report {
         .unwrap();
         wallets.push(w);
     }
-    let transactions_before: u64 = client.send(RpcRequest::GetTransactionCount, json!([])).await.unwrap();
+    let transactions_before: u64 = client
+        .send(RpcRequest::GetTransactionCount, json!([{"commitment": "confirmed"}]))
+        .await
+        .unwrap();
     let vault_before = token_amount(&client, &keys.vault()).await;
 
     // ---- the load: each client sends one transaction at a time, confirmed before the next
@@ -180,7 +183,10 @@ async fn run_load(per_client: usize) -> Report {
             assert!(status.confirmation_status.is_some(), "{sig}");
         }
     }
-    let transactions_after: u64 = client.send(RpcRequest::GetTransactionCount, json!([])).await.unwrap();
+    let transactions_after: u64 = client
+        .send(RpcRequest::GetTransactionCount, json!([{"commitment": "confirmed"}]))
+        .await
+        .unwrap();
     assert_eq!(
         transactions_after - transactions_before,
         signatures.len() as u64,

@@ -7,6 +7,7 @@
 
 mod keeper;
 mod load;
+mod review;
 mod roles;
 mod rpc;
 
@@ -57,6 +58,10 @@ struct Node {
     info: Value,
     stderr: Arc<Mutex<String>>,
     dir: PathBuf,
+    /// The reader of stdout after the ready line: what else it printed,
+    /// checked when the node is dropped (a thread's failed assertion would
+    /// not fail the test).
+    stdout_rest: Option<std::thread::JoinHandle<Vec<String>>>,
 }
 
 impl Node {
@@ -92,13 +97,13 @@ impl Node {
         });
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
+        let stdout_rest = std::thread::spawn(move || {
             let mut lines = BufReader::new(stdout).lines();
             let first = lines.next();
             let _ = tx.send(first);
-            // anything more on stdout breaks the one-line protocol
-            let rest: Vec<String> = lines.map_while(Result::ok).collect();
-            assert!(rest.is_empty(), "more than one line on stdout: {rest:?}");
+            // anything more on stdout breaks the one-line protocol: returned,
+            // and asserted empty on the test's thread (`Drop for Node`)
+            lines.map_while(Result::ok).collect()
         });
         let line = match rx.recv_timeout(Duration::from_secs(120)) {
             Ok(Some(Ok(line))) => line,
@@ -111,6 +116,7 @@ impl Node {
             info,
             stderr,
             dir,
+            stdout_rest: Some(stdout_rest),
         }
     }
 
@@ -152,6 +158,12 @@ impl Drop for Node {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
+        // the child is gone, so its stdout is closed and the reader ends
+        let rest = self.stdout_rest.take().map(|t| t.join());
+        if !std::thread::panicking() {
+            let rest = rest.expect("the stdout reader").expect("the stdout reader ended");
+            assert!(rest.is_empty(), "more than one line on stdout: {rest:?}");
+        }
     }
 }
 
@@ -355,7 +367,7 @@ async fn vault_and_books(client: &RpcClient, keys: &PoolKeys) -> (u64, u64) {
     let pool: Pool = read(client, &keys.pool).await;
     let ledger_data = client.get_account_data(&keys.ledger()).await.unwrap();
     let ledger: coverage_pool::state::PremiumLedger = coverage_sdk::quote::decode_zero_copy(&ledger_data).unwrap();
-    let books = pool.capital().unwrap() + ledger.unearned_total + pool.reserves_total + pool.fees_owed;
+    let books = coverage_sdk::quote::books(&pool, &ledger).unwrap();
     (token_amount(client, &keys.vault()).await, books)
 }
 

@@ -443,7 +443,7 @@ async fn migrate_pool_init_and_market_create_deploy_more_pools() {
     };
     let count = || async {
         client
-            .send::<u64>(RpcRequest::GetTransactionCount, json!([]))
+            .send::<u64>(RpcRequest::GetTransactionCount, json!([{"commitment": "confirmed"}]))
             .await
             .unwrap()
     };

@@ -1,12 +1,19 @@
 //! The transaction pipeline, the same for every transaction the bank sees
 //! (sendTransaction, requestAirdrop, the faucet, the deployment):
 //!
-//! 1. at most 1 232 bytes serialized, as a cluster's packet;
+//! 1. at most 1 232 bytes: a client's was decoded from one packet
+//!    (`rpc::full`), the server's own pass `coverage_sdk::tx::check` as every
+//!    transport's sends do;
 //! 2. sanitized with its lookup tables resolved against the bank (the
 //!    bank's own rules: table owner, deactivation, entries extended in the
 //!    current slot not yet usable);
 //! 3. every signature verified (the bank does not);
-//! 4. preflight: simulated, refused with the simulation if it fails;
+//! 4. preflight: simulated, refused with the simulation if it fails (a
+//!    transaction locking more than 64 accounts fails here as on a cluster,
+//!    `TooManyAccountLocks`: the bank runs with mainnet's limit, see
+//!    `coverage_sdk::bank::INACTIVE_ON_MAINNET`); a signature subscriber
+//!    asking for it hears that it was received only after this step, as
+//!    agave tells it only of transactions sent on to the leader;
 //! 5. processed; balances read before and after, the fee computed as the
 //!    bank charges it, and the record kept for getTransaction, the address
 //!    index and subscribers.
@@ -191,15 +198,9 @@ pub enum Preflight {
 }
 
 impl Ledger {
-    /// Steps 1–2: size, sanitization, lookup tables (errors are -32602, as agave's).
+    /// Step 2: sanitization, lookup tables (errors are -32602, as agave's).
+    /// The size was checked when the transaction was decoded or built.
     pub async fn load(&mut self, transaction: VersionedTransaction) -> Result<Loaded, Error> {
-        let size = bincode::serialized_size(&transaction).map_err(internal)? as usize;
-        if size > solana_packet::PACKET_DATA_SIZE {
-            return Err(Error::invalid_params(format!(
-                "transaction too large: {size} bytes (max: {} bytes)",
-                solana_packet::PACKET_DATA_SIZE
-            )));
-        }
         let mut accounts = std::collections::HashMap::new();
         let lookups = transaction.message.address_table_lookups().unwrap_or_default();
         for l in lookups {
@@ -276,7 +277,6 @@ impl Ledger {
     pub async fn submit(&mut self, loaded: Loaded, preflight: Preflight) -> Result<Signature, Error> {
         Self::verify(&loaded)?;
         let signature = *loaded.sanitized.signature();
-        self.notify_received(&signature);
         let (fee, price) = self.fee(&loaded);
         let mut inner = None;
         if preflight == Preflight::Simulate {
@@ -287,6 +287,8 @@ impl Ledger {
             }
             inner = sim.details.and_then(|d| d.inner_instructions);
         }
+        // on to the leader, as agave's RPC would send it: received
+        self.notify_received(&signature);
 
         let keys = loaded.keys();
         let mut pre = Vec::with_capacity(keys.len());
@@ -344,7 +346,7 @@ impl Ledger {
         };
         self.history.insert(signature, record, price, &writable);
         self.touch_block();
-        self.notify_signature(&signature, processed.result.err());
+        self.notify_signature(&signature, processed.result.err(), self.slot);
         self.notify_written(&writable).await?;
         Ok(signature)
     }
@@ -397,16 +399,15 @@ impl Ledger {
         Ok(out)
     }
 
-    /// Signs `ixs` with the bank's payer (fee payer) and `signers`, plus a
-    /// memo that keeps it unique within one blockhash, and submits it.
+    /// Signs `ixs` with the bank's payer (fee payer) and `signers`, made
+    /// unique within one blockhash, and submits it.
     pub async fn send_own(
         &mut self,
         ixs: &[Instruction],
         signers: &[&Keypair],
-        memo: &str,
         preflight: Preflight,
     ) -> Result<Signature, Error> {
-        self.send_own_with_tables(ixs, signers, &[], memo, preflight).await
+        self.send_own_with_tables(ixs, signers, &[], preflight).await
     }
 
     /// As [`Ledger::send_own`], compiled against lookup `tables` (v0) when there are any.
@@ -415,34 +416,30 @@ impl Ledger {
         ixs: &[Instruction],
         signers: &[&Keypair],
         tables: &[AddressLookupTableAccount],
-        memo: &str,
         preflight: Preflight,
     ) -> Result<Signature, Error> {
         let nonce = self.next_nonce();
         let tx = self
-            .own_transaction(ixs, signers, tables, memo, nonce, self.ctx.last_blockhash)
+            .own_transaction(ixs, signers, tables, nonce, self.ctx.last_blockhash)
             .map_err(internal)?;
+        // what a cluster refuses, refused before sending, as every transport does
+        coverage_sdk::tx::check(&tx).map_err(internal)?;
         let loaded = self.load(tx).await?;
         self.submit(loaded, preflight).await
     }
 
-    /// The transaction `send_own_with_tables` sends: `ixs` and a memo that
-    /// keeps it unique within one blockhash, paid by the bank's payer.
+    /// The transaction `send_own_with_tables` sends: `ixs` after a unique
+    /// compute budget, as the bank transport sends them
+    /// ([`coverage_sdk::bank::with_unique_budget`]), paid by the bank's payer.
     fn own_transaction(
         &self,
         ixs: &[Instruction],
         signers: &[&Keypair],
         tables: &[AddressLookupTableAccount],
-        memo: &str,
         nonce: u64,
         blockhash: Hash,
     ) -> anyhow::Result<VersionedTransaction> {
-        let mut all = ixs.to_vec();
-        all.push(Instruction {
-            program_id: coverage_sdk::bank::MEMO_PROGRAM,
-            accounts: vec![],
-            data: format!("localnet {memo} #{nonce}").into_bytes(),
-        });
+        let all = coverage_sdk::bank::with_unique_budget(nonce, ixs);
         coverage_sdk::tx::build(&self.ctx.payer, &all, signers, tables, blockhash)
     }
 }
@@ -468,7 +465,7 @@ impl coverage_sdk::transport::Transport for Ledger {
         if mode == coverage_sdk::transport::SendMode::Simulate {
             anyhow::bail!("the localnet's own set-up never simulates");
         }
-        self.send_own_with_tables(ixs, signers, tables, "set-up", Preflight::Simulate)
+        self.send_own_with_tables(ixs, signers, tables, Preflight::Simulate)
             .await
             .map(|s| s.to_string())
             .map_err(|e| anyhow::anyhow!("{} {}", e.message, e.data.map(|d| d.to_string()).unwrap_or_default()))
@@ -480,7 +477,7 @@ impl coverage_sdk::transport::Transport for Ledger {
         signers: &[&Keypair],
         tables: &[AddressLookupTableAccount],
     ) -> anyhow::Result<VersionedTransaction> {
-        self.own_transaction(ixs, signers, tables, "set-up", self.nonce_peek(), Hash::default())
+        self.own_transaction(ixs, signers, tables, self.nonce_peek(), Hash::default())
     }
 
     async fn recent_slot(&mut self) -> anyhow::Result<u64> {
@@ -488,11 +485,11 @@ impl coverage_sdk::transport::Transport for Ledger {
     }
 
     async fn slot(&mut self) -> anyhow::Result<u64> {
-        Ok(self.slot_at(None))
+        Ok(self.slot)
     }
 
     async fn wait_past_slot(&mut self, slot: u64) -> anyhow::Result<()> {
-        while self.slot_at(None) <= slot {
+        while self.slot <= slot {
             self.new_block().await.map_err(|e| anyhow::anyhow!(e.message))?;
         }
         Ok(())

@@ -42,11 +42,14 @@ pub struct History {
     blocks: VecDeque<BlockFees>,
     /// Transactions processed since start (committed, successful or not).
     pub transaction_count: u64,
+    /// Those of them in closed blocks.
+    closed_count: u64,
 }
 
 impl History {
-    /// Starts the fee record of a new block.
+    /// Starts the fee record of a new block (the one before it closed).
     pub fn open_block(&mut self, slot: u64) {
+        self.closed_count = self.transaction_count;
         self.blocks.push_back(BlockFees {
             slot,
             ..BlockFees::default()
@@ -82,14 +85,28 @@ impl History {
         self.records.get(signature)
     }
 
-    /// The status of a processed transaction: every block is final here.
-    pub fn status(&self, signature: &Signature) -> Option<TransactionStatus> {
-        self.records.get(signature).map(|r| TransactionStatus {
-            slot: r.slot,
-            confirmations: None,
-            status: r.meta.status.clone(),
-            err: r.meta.status.clone().err(),
-            confirmation_status: Some(TransactionConfirmationStatus::Finalized),
+    /// Transactions processed in closed blocks.
+    pub fn closed_count(&self) -> u64 {
+        self.closed_count
+    }
+
+    /// The status of a processed transaction: `confirmed` while its block is
+    /// open, `finalized` once it closed (its slot at most `finalized_slot`).
+    pub fn status(&self, signature: &Signature, finalized_slot: u64) -> Option<TransactionStatus> {
+        self.records.get(signature).map(|r| {
+            let finalized = r.slot <= finalized_slot;
+            TransactionStatus {
+                slot: r.slot,
+                // agave's: none once rooted, else the votes seen (one here: the only node's)
+                confirmations: if finalized { None } else { Some(1) },
+                status: r.meta.status.clone(),
+                err: r.meta.status.clone().err(),
+                confirmation_status: Some(if finalized {
+                    TransactionConfirmationStatus::Finalized
+                } else {
+                    TransactionConfirmationStatus::Confirmed
+                }),
+            }
         })
     }
 

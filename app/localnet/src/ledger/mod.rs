@@ -23,6 +23,7 @@ pub mod time;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::Instant;
@@ -30,6 +31,7 @@ use std::time::Instant;
 use agave_feature_set::FeatureSet;
 use anchor_lang::prelude::Clock;
 use coverage_sdk::pyth::PriceUpdate;
+use futures_util::FutureExt;
 use jsonrpc_core::{Error, ErrorCode};
 use solana_account::Account;
 use solana_account_decoder::parse_account_data::SplTokenAdditionalDataV2;
@@ -77,8 +79,33 @@ fn stopped() -> Error {
     }
 }
 
+/// What a panic carried, as text.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into())
+}
+
+/// The -32603 answer to a request whose job panicked (a bug of the localnet).
+fn panicked(panic: Box<dyn std::any::Any + Send>) -> Error {
+    Error {
+        code: ErrorCode::InternalError,
+        message: format!(
+            "Internal error: the localnet failed serving this request (a bug: {}); it may have been applied in part, the ledger serves on",
+            panic_message(&*panic)
+        ),
+        data: None,
+    }
+}
+
 impl LedgerHandle {
-    /// Runs `f` on the ledger thread and returns its result.
+    /// Runs `f` on the ledger thread and returns its result. A job that
+    /// panics is answered -32603 and the ledger serves on: the bank's own
+    /// state is changed only by whole transactions and account writes, so a
+    /// request cut short leaves at most the server's records of it partial
+    /// (the panic is on stderr, as every panic).
     pub async fn call<T, F>(&self, f: F) -> Result<T, Error>
     where
         T: Send + 'static,
@@ -86,13 +113,16 @@ impl LedgerHandle {
     {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |ledger| {
-            let fut = f(ledger);
             Box::pin(async move {
-                let _ = tx.send(fut.await);
+                let result = match std::panic::catch_unwind(AssertUnwindSafe(|| f(ledger))) {
+                    Ok(fut) => AssertUnwindSafe(fut).catch_unwind().await,
+                    Err(panic) => Err(panic),
+                };
+                let _ = tx.send(result.map_err(panicked));
             })
         });
         self.tx.send(Msg::Job(job)).map_err(|_| stopped())?;
-        rx.await.map_err(|_| stopped())
+        rx.await.map_err(|_| stopped())?
     }
 
     /// Asks the ledger thread to stop after the jobs already queued.
@@ -108,6 +138,29 @@ pub fn internal(e: impl std::fmt::Display) -> Error {
         message: format!("bank: {e}"),
         data: None,
     }
+}
+
+/// The block a request at a commitment names. Every commitment reads the
+/// same bank, the working one (the bank keeps no older state); they differ
+/// in the block they stand for: `processed` and `confirmed` the open block
+/// (its transactions are executed), `finalized` — and a request without a
+/// commitment, agave's default — the last closed block, the open one's
+/// parent. Every slot, block height and transaction count a request at a
+/// commitment answers, its context slot and its `minContextSlot` check come
+/// from here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct View {
+    /// The block's slot.
+    pub slot: u64,
+    /// Its block height.
+    pub block_height: u64,
+    /// Transactions processed up to it.
+    pub transaction_count: u64,
+}
+
+/// Whether `commitment` names the last closed block (`finalized`, or none).
+pub fn is_finalized(commitment: Option<CommitmentLevel>) -> bool {
+    commitment.unwrap_or_default() == CommitmentLevel::Finalized
 }
 
 /// Blocks made so far and the blockhashes they registered.
@@ -151,7 +204,8 @@ pub struct Ledger {
     pub rent: Rent,
     /// Fee per signature.
     pub lamports_per_signature: u64,
-    /// Features (all active in solana-program-test).
+    /// Features: the bank's (every one but those mainnet lacks, see
+    /// [`coverage_sdk::bank::INACTIVE_ON_MAINNET`]).
     pub feature_set: FeatureSet,
     /// Accounts no transaction may write-lock.
     pub reserved_keys: HashSet<Pubkey>,
@@ -196,7 +250,7 @@ impl Ledger {
             epoch_schedule,
             rent,
             lamports_per_signature,
-            feature_set: FeatureSet::all_enabled(),
+            feature_set: feature_set(),
             reserved_keys: agave_reserved_account_keys::ReservedAccountKeys::new_all_activated().active,
             slot,
             parent_slot: slot.saturating_sub(1),
@@ -239,28 +293,60 @@ impl Ledger {
         self.block_height_base + self.blocks.made
     }
 
-    /// The slot a request at `commitment` sees: the working bank, or its
-    /// rooted parent for `finalized` (so a client can use it as a recent slot,
-    /// e.g. to create a lookup table).
-    pub fn slot_at(&self, commitment: Option<CommitmentLevel>) -> u64 {
-        match commitment {
-            Some(CommitmentLevel::Finalized) => self.parent_slot,
-            _ => self.slot,
+    /// The block a request at `commitment` names (see [`View`]): the open
+    /// block, or for `finalized` its rooted parent (so a client can use its
+    /// slot as a recent slot, e.g. to create a lookup table).
+    pub fn view(&self, commitment: Option<CommitmentLevel>) -> View {
+        if is_finalized(commitment) {
+            View {
+                slot: self.parent_slot,
+                block_height: self.block_height().saturating_sub(1),
+                transaction_count: self.history.closed_count(),
+            }
+        } else {
+            View {
+                slot: self.slot,
+                block_height: self.block_height(),
+                transaction_count: self.history.transaction_count,
+            }
         }
     }
 
-    /// The latest blockhash and the last block height it is valid at.
-    pub fn latest_blockhash(&self) -> (Hash, u64) {
-        (self.ctx.last_blockhash, self.block_height() + MAX_PROCESSING_AGE as u64)
+    /// The slot a request at `commitment` sees ([`Ledger::view`]).
+    pub fn slot_at(&self, commitment: Option<CommitmentLevel>) -> u64 {
+        self.view(commitment).slot
+    }
+
+    /// The latest blockhash and the last block height it is valid at, as the
+    /// block `view` sees them: the open block's blockhash was
+    /// registered by its parent, so both know it, each counting 150 blocks
+    /// from its own height.
+    pub fn latest_blockhash(&self, view: View) -> (Hash, u64) {
+        (self.ctx.last_blockhash, view.block_height + MAX_PROCESSING_AGE as u64)
     }
 
     /// Whether the bank still accepts transactions with `hash` (at most 150
-    /// blocks old, as the bank checks).
-    pub fn is_blockhash_valid(&self, hash: &Hash) -> bool {
+    /// blocks old, as the bank checks), as the block `commitment` names sees it.
+    pub fn is_blockhash_valid(&self, hash: &Hash, commitment: Option<CommitmentLevel>) -> bool {
+        let made = match is_finalized(commitment) {
+            true => self.blocks.made.saturating_sub(1),
+            false => self.blocks.made,
+        };
         self.blocks
             .hashes
             .get(hash)
-            .is_some_and(|made| self.blocks.made - made <= MAX_PROCESSING_AGE as u64)
+            .is_some_and(|registered| made.saturating_sub(*registered) <= MAX_PROCESSING_AGE as u64)
+    }
+
+    /// Whether the bank answers: the ledger thread runs (this is a job on
+    /// it) and the bank's server takes a request.
+    pub async fn health(&mut self) -> Result<(), Error> {
+        self.ctx
+            .banks_client
+            .get_slot_with_context(tarpc_context(), CommitmentLevel::Processed)
+            .await
+            .map(|_| ())
+            .map_err(internal)
     }
 
     fn register_blockhash(&mut self, hash: Hash) {
@@ -304,18 +390,12 @@ impl Ledger {
         self.notify_written(&[*address]).await
     }
 
-    /// Writes a `PriceUpdateV2` at `address`.
+    /// Writes a `PriceUpdateV2` at `address` (rent-exempt).
     pub async fn write_price(&mut self, address: &Pubkey, update: &PriceUpdate) -> Result<(), Error> {
-        let account = Account {
-            lamports: self
-                .rent
-                .minimum_balance(pyth_solana_receiver_sdk::price_update::PriceUpdateV2::LEN),
-            data: update.data(),
-            owner: pyth_solana_receiver_sdk::ID,
-            executable: false,
-            rent_epoch: 0,
-        };
-        self.write_account(address, account).await
+        let lamports = self
+            .rent
+            .minimum_balance(pyth_solana_receiver_sdk::price_update::PriceUpdateV2::LEN);
+        self.write_account(address, update.account(lamports)).await
     }
 
     async fn write_feeds(&mut self) -> Result<(), Error> {
@@ -352,6 +432,9 @@ impl Ledger {
         let hash = self.ctx.last_blockhash;
         self.register_blockhash(hash);
         self.history.open_block(target);
+        // what the closed block changed, to subscribers at `finalized`
+        // (before anything is written in the new one)
+        self.notify_closed().await?;
         self.clock = None;
         self.sync_clock().await?;
         self.write_feeds().await?;
@@ -385,8 +468,9 @@ impl Ledger {
         }))
     }
 
-    /// A fresh number for the memo that keeps the server's own transactions
-    /// (airdrops, faucet, set-up) unique within one blockhash.
+    /// A fresh number that keeps the server's own transactions (airdrops,
+    /// faucet, set-up) unique within one blockhash
+    /// ([`coverage_sdk::bank::with_unique_budget`]).
     pub fn next_nonce(&mut self) -> u64 {
         self.nonce += 1;
         self.nonce
@@ -396,6 +480,16 @@ impl Ledger {
     pub fn nonce_peek(&self) -> u64 {
         self.nonce + 1
     }
+}
+
+/// The bank's features: solana-program-test activates every one, except
+/// those `coverage_sdk::bank::program_test` deactivates.
+fn feature_set() -> FeatureSet {
+    let mut features = FeatureSet::all_enabled();
+    for feature in coverage_sdk::bank::INACTIVE_ON_MAINNET {
+        features.deactivate(feature);
+    }
+    features
 }
 
 fn tarpc_context() -> tarpc::context::Context {
@@ -449,24 +543,86 @@ pub fn spawn(setup: Setup) -> anyhow::Result<(LedgerHandle, std::thread::JoinHan
     Ok((LedgerHandle { tx }, thread, info))
 }
 
+/// One tick; a failure (or a panic: a bug) is logged and the ledger serves on.
+async fn tick_logged(ledger: &mut Ledger) {
+    match AssertUnwindSafe(ledger.tick()).catch_unwind().await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => log::error!("localnet tick: {}", e.message),
+        Err(panic) => log::error!("localnet tick panicked: {}", panic_message(&*panic)),
+    }
+}
+
 fn serve(mut ledger: Ledger, rt: &tokio::runtime::Runtime, rx: Receiver<Msg>) {
     let mut next_tick = Instant::now() + TICK;
     loop {
         match rx.recv_timeout(next_tick.saturating_duration_since(Instant::now())) {
+            // a job catches its own panic (`LedgerHandle::call`)
             Ok(Msg::Job(job)) => rt.block_on(async {
-                if let Err(e) = ledger.tick().await {
-                    log::error!("localnet tick: {}", e.message);
-                }
+                tick_logged(&mut ledger).await;
                 job(&mut ledger).await
             }),
             Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => break,
             Err(RecvTimeoutError::Timeout) => {}
         }
         if Instant::now() >= next_tick {
-            if let Err(e) = rt.block_on(ledger.tick()) {
-                log::error!("localnet tick: {}", e.message);
-            }
+            rt.block_on(tick_logged(&mut ledger));
             next_tick = Instant::now() + TICK;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A job that panics (a bug of the localnet, as `localnet_setPrice` with
+    /// publishTime i64::MIN was) is answered -32603, and the ledger thread
+    /// serves the next request: it used to die, failing every request after.
+    #[tokio::test]
+    async fn a_panicking_job_is_answered_and_the_ledger_serves_on() {
+        let keys_dir = std::env::temp_dir().join(format!("localnet-panic-{}", std::process::id()));
+        let setup = Setup {
+            deployment: coverage_sdk::config::Deployment::parse(include_str!("../../../../migrations/demo.toml"))
+                .unwrap(),
+            replays: vec![],
+            speed: 1.0,
+            start: 1_700_000_000,
+            log_filter: "error".into(),
+            rpc: String::new(),
+            ws: String::new(),
+            keys_dir: keys_dir.clone(),
+        };
+        let (handle, thread, _) = tokio::task::spawn_blocking(move || spawn(setup))
+            .await
+            .unwrap()
+            .unwrap();
+        let expected = |what: &str| {
+            format!(
+                "Internal error: the localnet failed serving this request (a bug: {what}); it may have been applied in part, the ledger serves on"
+            )
+        };
+        // panicking as the job starts, and inside its future
+        let e = handle.call::<(), _>(|_| panic!("at once")).await.unwrap_err();
+        assert_eq!((e.code, e.message), (ErrorCode::InternalError, expected("at once")));
+        let e = handle
+            .call::<(), _>(|_| Box::pin(async { panic!("{}", "later".to_string()) }))
+            .await
+            .unwrap_err();
+        assert_eq!((e.code, e.message), (ErrorCode::InternalError, expected("later")));
+        // it serves on: the bank answers
+        let slot = handle
+            .call(|l| {
+                Box::pin(async move {
+                    l.health().await?;
+                    Ok::<_, Error>(l.slot)
+                })
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(slot > 0);
+        handle.stop();
+        thread.join().unwrap();
+        let _ = std::fs::remove_dir_all(keys_dir);
     }
 }

@@ -7,6 +7,11 @@ use std::time::{Duration, Instant};
 /// A cluster's slot duration.
 pub const SLOT_MS: i64 = 400;
 
+/// The latest time the clock may show: 9999-12-31 23:59:59 UTC (the test
+/// controls refuse to move it further; its milliseconds fit an `i64` with
+/// room to spare).
+pub const MAX_UNIX: i64 = 253_402_300_799;
+
 /// How often the bank's clock and live price feeds are refreshed (and a
 /// block is closed if it holds transactions and is at least [`SLOT_MS`] old).
 pub const TICK: Duration = Duration::from_millis(100);
@@ -29,10 +34,10 @@ impl LedgerTime {
     /// A paused clock at `unix` whose slot is `slot`.
     pub fn paused(unix: i64, slot: u64, speed: f64) -> Self {
         Self {
-            base_ms: unix * 1000,
+            base_ms: unix.saturating_mul(1000),
             base_wall: None,
             speed,
-            slot_base: (slot, unix * 1000),
+            slot_base: (slot, unix.saturating_mul(1000)),
         }
     }
 
@@ -40,7 +45,10 @@ impl LedgerTime {
     pub fn now_ms(&self) -> i64 {
         match self.base_wall {
             None => self.base_ms,
-            Some(w) => self.base_ms + (w.elapsed().as_secs_f64() * 1000.0 * self.speed) as i64,
+            // `as` saturates a float; the sum too
+            Some(w) => self
+                .base_ms
+                .saturating_add((w.elapsed().as_secs_f64() * 1000.0 * self.speed) as i64),
         }
     }
 
@@ -52,7 +60,7 @@ impl LedgerTime {
     /// Jumps to `unix` (forward only) and keeps the clock's running state.
     pub fn set(&mut self, unix: i64) {
         let now = self.now_ms();
-        self.base_ms = (unix * 1000).max(now);
+        self.base_ms = unix.saturating_mul(1000).max(now);
         if self.base_wall.is_some() {
             self.base_wall = Some(Instant::now());
         }
@@ -60,7 +68,7 @@ impl LedgerTime {
 
     /// Moves the clock forward by `secs`.
     pub fn advance(&mut self, secs: i64) {
-        self.set(self.unix() + secs);
+        self.set(self.unix().saturating_add(secs));
     }
 
     /// Starts the clock running from its current time.
@@ -77,7 +85,7 @@ impl LedgerTime {
     /// The slot the ledger time stands for.
     pub fn slot(&self) -> u64 {
         let (slot, ms) = self.slot_base;
-        slot + ((self.now_ms() - ms).max(0) / SLOT_MS) as u64
+        slot.saturating_add((self.now_ms().saturating_sub(ms).max(0) / SLOT_MS) as u64)
     }
 }
 

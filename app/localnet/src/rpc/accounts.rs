@@ -10,7 +10,7 @@ use solana_rpc_client_types::config::RpcAccountInfoConfig;
 use solana_rpc_client_types::request::MAX_MULTIPLE_ACCOUNTS;
 use spl_token_2022_interface::extension::StateWithExtensions;
 
-use super::{check_min_context_slot, encode, invalid_param, method, with_context, Io};
+use super::{at, commitment, encode, invalid_param, method, with_context, Io};
 
 /// Registers the group.
 pub fn register(io: &mut Io) {
@@ -20,13 +20,13 @@ pub fn register(io: &mut Io) {
         let config: RpcAccountInfoConfig = args.optional(1, "config")?.unwrap_or_default();
         s.run(move |l| {
             Box::pin(async move {
-                check_min_context_slot(l, config.min_context_slot)?;
+                let view = at(l, commitment(config.commitment), config.min_context_slot)?;
                 let encoding = config.encoding.unwrap_or(UiAccountEncoding::Binary);
                 let value = match l.get_account(&pubkey).await? {
                     Some(a) => Some(encode(l, &pubkey, &a, encoding, config.data_slice).await?),
                     None => None,
                 };
-                Ok(with_context(l.slot, value))
+                Ok(with_context(view.slot, value))
             })
         })
         .await
@@ -37,7 +37,7 @@ pub fn register(io: &mut Io) {
         let config: RpcAccountInfoConfig = args.optional(1, "config")?.unwrap_or_default();
         s.run(move |l| {
             Box::pin(async move {
-                check_min_context_slot(l, config.min_context_slot)?;
+                let view = at(l, commitment(config.commitment), config.min_context_slot)?;
                 let encoding = config.encoding.unwrap_or(UiAccountEncoding::Base64);
                 let mut out = Vec::with_capacity(keys.len());
                 for k in &keys {
@@ -46,7 +46,7 @@ pub fn register(io: &mut Io) {
                         None => None,
                     });
                 }
-                Ok(with_context(l.slot, out))
+                Ok(with_context(view.slot, out))
             })
         })
         .await
@@ -54,9 +54,10 @@ pub fn register(io: &mut Io) {
     method(io, "getTokenAccountBalance", |args, s| async move {
         args.at_most(2)?;
         let pubkey = args.pubkey(0, "pubkey")?;
-        let _: Option<CommitmentConfig> = args.optional(1, "config")?;
+        let config: Option<CommitmentConfig> = args.optional(1, "config")?;
         s.run(move |l| {
             Box::pin(async move {
+                let view = at(l, commitment(config), None)?;
                 let account = l
                     .get_account(&pubkey)
                     .await?
@@ -73,7 +74,7 @@ pub fn register(io: &mut Io) {
                     .ok_or_else(|| invalid_param("pubkey", "its mint is not a Token mint"))?;
                 let amount =
                     solana_account_decoder::parse_token::token_amount_to_ui_amount_v3(state.base.amount, &mint);
-                Ok(with_context(l.slot, amount))
+                Ok(with_context(view.slot, amount))
             })
         })
         .await

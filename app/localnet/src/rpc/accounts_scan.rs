@@ -15,7 +15,7 @@ use solana_rpc_client_types::request::MAX_GET_PROGRAM_ACCOUNT_FILTERS;
 use solana_rpc_client_types::response::{OptionalContext, RpcKeyedAccount};
 use spl_generic_token::token::GenericTokenAccount;
 
-use super::{check_min_context_slot, encode, invalid_param, method, parse_base58, with_context, Io};
+use super::{at, commitment, encode, invalid_param, method, parse_base58, with_context, Io};
 use crate::ledger::Ledger;
 
 /// Offset of the owner in a token account.
@@ -81,10 +81,14 @@ pub fn register(io: &mut Io) {
         verify_filters(&mut filters)?;
         s.run(move |l| {
             Box::pin(async move {
-                check_min_context_slot(l, config.account_config.min_context_slot)?;
+                let view = at(
+                    l,
+                    commitment(config.account_config.commitment),
+                    config.account_config.min_context_slot,
+                )?;
                 let accounts = scan(l, &program, &filters, &config.account_config).await?;
                 Ok(if config.with_context.unwrap_or_default() {
-                    OptionalContext::Context(with_context(l.slot, accounts))
+                    OptionalContext::Context(with_context(view.slot, accounts))
                 } else {
                     OptionalContext::NoContext(accounts)
                 })
@@ -103,7 +107,7 @@ pub fn register(io: &mut Io) {
         };
         s.run(move |l| {
             Box::pin(async move {
-                check_min_context_slot(l, config.min_context_slot)?;
+                let view = at(l, commitment(config.commitment), config.min_context_slot)?;
                 let program = match (mint, program) {
                     (Some(mint), _) => l
                         .get_account(&mint)
@@ -125,7 +129,7 @@ pub fn register(io: &mut Io) {
                     )));
                 }
                 let accounts = scan(l, &program, &filters, &config).await?;
-                Ok(with_context(l.slot, accounts))
+                Ok(with_context(view.slot, accounts))
             })
         })
         .await

@@ -26,9 +26,9 @@ use solana_transaction_status::{
     UiTransactionEncoding, VersionedTransactionWithStatusMeta,
 };
 
-use super::{check_min_context_slot, context_method, invalid_param, method, parse_base58, with_context, Io};
+use super::{at, commitment, context_method, invalid_param, method, parse_base58, with_context, Io};
 use crate::ledger::execute::Preflight;
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, View};
 
 /// Longest base58 text of a 1 232-byte packet.
 const MAX_BASE58_SIZE: usize = 1683;
@@ -89,8 +89,8 @@ fn decode_transaction(data: &str, encoding: UiTransactionEncoding) -> Result<Ver
         .map_err(|e| invalid_param("transaction", format!("failed to deserialize {name}: {e}")))
 }
 
-fn latest_blockhash(l: &Ledger) -> RpcBlockhash {
-    let (hash, last_valid_block_height) = l.latest_blockhash();
+fn latest_blockhash(l: &Ledger, view: View) -> RpcBlockhash {
+    let (hash, last_valid_block_height) = l.latest_blockhash(view);
     RpcBlockhash {
         blockhash: hash.to_string(),
         last_valid_block_height,
@@ -111,7 +111,12 @@ pub fn register(io: &mut Io) {
         };
         s.run(move |l| {
             Box::pin(async move {
-                check_min_context_slot(l, config.min_context_slot)?;
+                // the bank a preflight reads, as agave's: `processed` when skipped
+                let preflight_commitment = match preflight {
+                    Preflight::Skip => Some(solana_commitment_config::CommitmentLevel::Processed),
+                    Preflight::Simulate => config.preflight_commitment,
+                };
+                at(l, preflight_commitment, config.min_context_slot)?;
                 let loaded = l.load(tx).await?;
                 Ok(l.submit(loaded, preflight).await?.to_string())
             })
@@ -136,11 +141,12 @@ pub fn register(io: &mut Io) {
         }
         s.run(move |l| {
             Box::pin(async move {
-                check_min_context_slot(l, config.min_context_slot)?;
+                let view = at(l, commitment(config.commitment), config.min_context_slot)?;
                 let mut replacement = None;
                 if config.replace_recent_blockhash {
-                    tx.message.set_recent_blockhash(l.latest_blockhash().0);
-                    replacement = Some(latest_blockhash(l));
+                    let latest = latest_blockhash(l, view);
+                    tx.message.set_recent_blockhash(l.latest_blockhash(view).0);
+                    replacement = Some(latest);
                 }
                 let loaded = l.load(tx).await?;
                 if config.sig_verify {
@@ -152,7 +158,7 @@ pub fn register(io: &mut Io) {
                     .await?
                     .into_rpc(&loaded, fee, config.inner_instructions);
                 result.replacement_blockhash = replacement;
-                Ok(with_context(l.slot, result))
+                Ok(with_context(view.slot, result))
             })
         })
         .await
@@ -165,7 +171,7 @@ pub fn register(io: &mut Io) {
         s.run(move |l| {
             Box::pin(async move {
                 let ix = solana_system_interface::instruction::transfer(&l.ctx.payer.pubkey(), &to, lamports);
-                let sig = l.send_own(&[ix], &[], "airdrop", Preflight::Simulate).await?;
+                let sig = l.send_own(&[ix], &[], Preflight::Simulate).await?;
                 Ok(sig.to_string())
             })
         })
@@ -177,7 +183,9 @@ pub fn register(io: &mut Io) {
         let _: Option<RpcSignatureStatusConfig> = args.optional(1, "config")?;
         s.run(move |l| {
             Box::pin(async move {
-                let statuses: Vec<_> = sigs.iter().map(|s| l.history.status(s)).collect();
+                // finalized once its block closed, as getSlot at `finalized` says
+                let statuses: Vec<_> = sigs.iter().map(|s| l.history.status(s, l.parent_slot)).collect();
+                // agave's context: the processed bank
                 Ok(with_context(l.slot, statuses))
             })
         })
@@ -221,8 +229,8 @@ pub fn register(io: &mut Io) {
         })
         .await
     });
-    context_method(io, "getLatestBlockhash", |l, _| {
-        with_context(l.slot, latest_blockhash(l))
+    context_method(io, "getLatestBlockhash", |l, view| {
+        with_context(view.slot, latest_blockhash(l, view))
     });
     method(io, "isBlockhashValid", |args, s| async move {
         args.at_most(2)?;
@@ -230,8 +238,9 @@ pub fn register(io: &mut Io) {
         let config: RpcContextConfig = args.optional(1, "config")?.unwrap_or_default();
         s.run(move |l| {
             Box::pin(async move {
-                check_min_context_slot(l, config.min_context_slot)?;
-                Ok(with_context(l.slot, l.is_blockhash_valid(&hash)))
+                let level = commitment(config.commitment);
+                let view = at(l, level, config.min_context_slot)?;
+                Ok(with_context(view.slot, l.is_blockhash_valid(&hash, level)))
             })
         })
         .await

@@ -7,7 +7,7 @@ use solana_epoch_info::EpochInfo;
 use solana_rpc_client_types::config::RpcContextConfig;
 use solana_rpc_client_types::response::RpcVersionInfo;
 
-use super::{check_min_context_slot, context_method, method, with_context, Io};
+use super::{at, commitment, context_method, method, with_context, Io};
 
 /// Registers the group.
 pub fn register(io: &mut Io) {
@@ -17,23 +17,23 @@ pub fn register(io: &mut Io) {
         let config: RpcContextConfig = args.optional(1, "config")?.unwrap_or_default();
         s.run(move |l| {
             Box::pin(async move {
-                check_min_context_slot(l, config.min_context_slot)?;
+                let view = at(l, commitment(config.commitment), config.min_context_slot)?;
                 let lamports = l.get_account(&pubkey).await?.map_or(0, |a| a.lamports);
-                Ok(with_context(l.slot, lamports))
+                Ok(with_context(view.slot, lamports))
             })
         })
         .await
     });
-    context_method(io, "getEpochInfo", |l, commitment| {
-        let slot = l.slot_at(commitment);
+    context_method(io, "getEpochInfo", |l, view| {
+        let slot = view.slot;
         let (epoch, slot_index) = l.epoch_schedule.get_epoch_and_slot_index(slot);
         EpochInfo {
             epoch,
             slot_index,
             slots_in_epoch: l.epoch_schedule.get_slots_in_epoch(epoch),
             absolute_slot: slot,
-            block_height: l.block_height(),
-            transaction_count: Some(l.history.transaction_count),
+            block_height: view.block_height,
+            transaction_count: Some(view.transaction_count),
         }
     });
     method(io, "getGenesisHash", |args, s| async move {
@@ -43,12 +43,13 @@ pub fn register(io: &mut Io) {
     });
     method(io, "getHealth", |args, s| async move {
         args.at_most(0)?;
-        // answered by the ledger thread: healthy means it serves
-        s.run(|_| Box::pin(async move { Ok("ok") })).await
+        // answered by the ledger thread: healthy means it and the bank serve
+        s.run(|l| Box::pin(async move { l.health().await.map(|()| "ok") }))
+            .await
     });
-    context_method(io, "getSlot", |l, commitment| l.slot_at(commitment));
-    context_method(io, "getBlockHeight", |l, _| l.block_height());
-    context_method(io, "getTransactionCount", |l, _| l.history.transaction_count);
+    context_method(io, "getSlot", |_, view| view.slot);
+    context_method(io, "getBlockHeight", |_, view| view.block_height);
+    context_method(io, "getTransactionCount", |_, view| view.transaction_count);
     method(io, "getVersion", |args, _s| async move {
         args.at_most(0)?;
         let version = solana_version::Version::default();

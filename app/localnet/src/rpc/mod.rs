@@ -15,6 +15,8 @@ pub mod test_controls;
 
 use std::future::Future;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use jsonrpc_core::{Error, ErrorCode, MetaIoHandler, Params, Value};
 use serde::de::DeserializeOwned;
@@ -27,9 +29,90 @@ use solana_pubkey::Pubkey;
 use solana_rpc_client_api::custom_error::RpcCustomError;
 use solana_rpc_client_types::config::RpcContextConfig;
 use solana_rpc_client_types::response::{Response as RpcResponse, RpcResponseContext};
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::{mpsc, Notify};
 
-use crate::ledger::{internal, Ledger, LedgerHandle, LocalFuture};
+use crate::ledger::{internal, Ledger, LedgerHandle, LocalFuture, View};
+
+/// The most notifications waiting to be written to one websocket connection.
+pub const MAX_QUEUED_NOTIFICATIONS: usize = 4_096;
+/// The most bytes of notifications waiting for one websocket connection: a
+/// client that reads slower than its subscriptions produce is disconnected
+/// (as agave drops a subscriber that lags behind its queue).
+pub const MAX_QUEUED_BYTES: usize = 16 * 1024 * 1024;
+
+/// Notifications on their way to one websocket connection: a bounded queue
+/// the ledger thread never waits on. When it is full the connection is
+/// closed (its subscriptions end with it).
+#[derive(Clone)]
+pub struct Outbox {
+    tx: mpsc::Sender<String>,
+    bytes: Arc<AtomicUsize>,
+    full: Arc<Notify>,
+}
+
+/// The connection's end of its [`Outbox`].
+pub struct Inbox {
+    rx: mpsc::Receiver<String>,
+    bytes: Arc<AtomicUsize>,
+    full: Arc<Notify>,
+}
+
+/// A bounded outbox and its inbox.
+pub fn outbox() -> (Outbox, Inbox) {
+    let (tx, rx) = mpsc::channel(MAX_QUEUED_NOTIFICATIONS);
+    let (bytes, full) = (Arc::new(AtomicUsize::new(0)), Arc::new(Notify::new()));
+    (
+        Outbox {
+            tx,
+            bytes: bytes.clone(),
+            full: full.clone(),
+        },
+        Inbox { rx, bytes, full },
+    )
+}
+
+impl Outbox {
+    /// Queues `note`; false when the queue is full (or the connection gone):
+    /// the connection is then told to close.
+    pub fn push(&self, note: String) -> bool {
+        let len = note.len();
+        let queued = self.bytes.fetch_add(len, Ordering::Relaxed) + len;
+        if queued > MAX_QUEUED_BYTES || self.tx.try_send(note).is_err() {
+            self.bytes.fetch_sub(len, Ordering::Relaxed);
+            self.full.notify_one();
+            return false;
+        }
+        true
+    }
+}
+
+/// What a connection's [`Inbox`] holds next.
+pub enum Next {
+    /// A notification to write.
+    Note(String),
+    /// The queue overflowed: the connection is to be closed.
+    Overflowed,
+    /// Every outbox is gone.
+    Closed,
+}
+
+impl Inbox {
+    /// The next notification to write, or the overflow (first: a connection
+    /// that overflowed is closed before writing what is queued).
+    pub async fn next(&mut self) -> Next {
+        tokio::select! {
+            biased;
+            _ = self.full.notified() => Next::Overflowed,
+            note = self.rx.recv() => match note {
+                Some(note) => {
+                    self.bytes.fetch_sub(note.len(), Ordering::Relaxed);
+                    Next::Note(note)
+                }
+                None => Next::Closed,
+            },
+        }
+    }
+}
 
 /// A websocket connection (for subscriptions).
 #[derive(Clone)]
@@ -37,16 +120,20 @@ pub struct Connection {
     /// Unique per connection.
     pub id: u64,
     /// Notifications to send it.
-    pub sink: UnboundedSender<String>,
+    pub outbox: Outbox,
 }
 
-/// Per-request metadata: the ledger, and the websocket connection if any.
+/// Per-request metadata: the ledger, the websocket connection if any, and
+/// where an HTTP request came from.
 #[derive(Clone)]
 pub struct Session {
     /// The ledger thread.
     pub ledger: LedgerHandle,
     /// The websocket connection the request came on.
     pub conn: Option<Connection>,
+    /// The `Origin` of the web page that sent the request, when that page is
+    /// not on this machine (test controls refuse it).
+    pub foreign_origin: Option<String>,
 }
 
 impl jsonrpc_core::Metadata for Session {}
@@ -65,15 +152,16 @@ impl Session {
 /// The handler type.
 pub type Io = MetaIoHandler<Session>;
 
-/// Every HTTP method: reads, writes, test controls.
-pub fn http() -> Io {
+/// Every HTTP method: reads, writes, `localnet_info`, and with
+/// `test_controls` the test controls that change the ledger.
+pub fn http(test_controls: bool) -> Io {
     let mut io = Io::default();
     minimal::register(&mut io);
     bank_data::register(&mut io);
     accounts::register(&mut io);
     accounts_scan::register(&mut io);
     full::register(&mut io);
-    test_controls::register(&mut io);
+    test_controls::register(&mut io, test_controls);
     io
 }
 
@@ -176,8 +264,8 @@ where
 }
 
 /// Registers `name [config?]` (commitment, minContextSlot): a value read
-/// from the ledger by `f`, given the commitment asked for.
-pub fn context_method<T>(io: &mut Io, name: &'static str, f: fn(&Ledger, Option<CommitmentLevel>) -> T)
+/// from the ledger by `f`, given the block the commitment asked for names.
+pub fn context_method<T>(io: &mut Io, name: &'static str, f: fn(&Ledger, View) -> T)
 where
     T: Serialize + Send + 'static,
 {
@@ -186,12 +274,25 @@ where
         let config: RpcContextConfig = args.optional(0, "config")?.unwrap_or_default();
         s.run(move |l| {
             Box::pin(async move {
-                check_min_context_slot(l, config.min_context_slot)?;
-                Ok(f(l, config.commitment.map(|c| c.commitment)))
+                let view = at(l, commitment(config.commitment), config.min_context_slot)?;
+                Ok(f(l, view))
             })
         })
         .await
     });
+}
+
+/// The commitment level of an optional config.
+pub fn commitment(config: Option<solana_commitment_config::CommitmentConfig>) -> Option<CommitmentLevel> {
+    config.map(|c| c.commitment)
+}
+
+/// The block a request at `commitment` names, checked against its
+/// `minContextSlot`.
+pub fn at(ledger: &Ledger, commitment: Option<CommitmentLevel>, min_context_slot: Option<u64>) -> Result<View, Error> {
+    let view = ledger.view(commitment);
+    check_min_context_slot(view, min_context_slot)?;
+    Ok(view)
 }
 
 /// A response with its context slot.
@@ -202,20 +303,19 @@ pub fn with_context<T>(slot: u64, value: T) -> RpcResponse<T> {
     }
 }
 
-/// The standard error when the ledger is behind `minContextSlot`.
-pub fn check_min_context_slot(ledger: &Ledger, min_context_slot: Option<u64>) -> Result<(), Error> {
+/// The standard error when the block asked for is behind `minContextSlot`.
+pub fn check_min_context_slot(view: View, min_context_slot: Option<u64>) -> Result<(), Error> {
     match min_context_slot {
-        Some(min) if ledger.slot < min => Err(RpcCustomError::MinContextSlotNotReached {
-            context_slot: ledger.slot,
+        Some(min) if view.slot < min => Err(RpcCustomError::MinContextSlotNotReached {
+            context_slot: view.slot,
         }
         .into()),
         _ => Ok(()),
     }
 }
 
-/// Encodes an account as agave does: base58 refused over 128 bytes; token
-/// accounts parsed with their mint's decimals for `jsonParsed` (which falls
-/// back to base64 for data no parser knows).
+/// Encodes an account for a read as agave's RPC does: base58 refused over
+/// 128 bytes; otherwise as [`encode_any`].
 pub async fn encode(
     ledger: &mut Ledger,
     pubkey: &Pubkey,
@@ -235,6 +335,20 @@ pub async fn encode(
             data: None,
         });
     }
+    encode_any(ledger, pubkey, account, encoding, data_slice).await
+}
+
+/// Encodes an account as the account decoder does, refusing nothing (what
+/// agave's pubsub sends): token accounts parsed with their mint's decimals
+/// for `jsonParsed` (which falls back to base64 for data no parser knows);
+/// base58 of more than 128 bytes is the decoder's placeholder text.
+pub async fn encode_any(
+    ledger: &mut Ledger,
+    pubkey: &Pubkey,
+    account: &Account,
+    encoding: UiAccountEncoding,
+    data_slice: Option<UiDataSliceConfig>,
+) -> Result<UiAccount, Error> {
     if encoding == UiAccountEncoding::JsonParsed && spl_generic_token::is_known_spl_token_id(&account.owner) {
         let mint = solana_account_decoder::parse_token::get_token_account_mint(&account.data);
         let additional = match mint {
