@@ -319,7 +319,7 @@ impl BankTransport {
         crate::tx::check(&tx)?;
         let out = self.ctx.banks_client.process_transaction_with_metadata(tx).await?;
         out.result
-            .map_err(|e| anyhow!(crate::errors::explain(&format!("{e:?}"))))?;
+            .map_err(|e| crate::transport::Rejected::explained(&format!("{e:?}")))?;
         self.sent += 1;
         self.track_new_tables(ixs);
         Ok(out.metadata.map(|m| m.compute_units_consumed).unwrap_or(0))
@@ -338,6 +338,16 @@ impl BankTransport {
                 self.tables.push(ix.accounts[0].pubkey);
             }
         }
+    }
+}
+
+/// A refusal by the bank as [`crate::transport::Rejected`]; a failure to
+/// reach it (its channel, an I/O error) as a plain error.
+fn bank_error(e: solana_program_test::BanksClientError) -> anyhow::Error {
+    use solana_program_test::BanksClientError as E;
+    match e {
+        E::TransactionError(_) | E::SimulationError { .. } => crate::transport::Rejected::explained(&format!("{e:?}")),
+        other => anyhow!("the bank did not answer: {other}"),
     }
 }
 
@@ -367,7 +377,7 @@ impl Transport for BankTransport {
             SendMode::Simulate => {
                 let sim = self.ctx.banks_client.simulate_transaction(tx).await?;
                 match sim.result {
-                    Some(Err(e)) => Err(anyhow!(crate::errors::explain(&format!("{e:?}")))),
+                    Some(Err(e)) => Err(crate::transport::Rejected::explained(&format!("{e:?}"))),
                     _ => Ok("simulated".to_string()),
                 }
             }
@@ -376,7 +386,7 @@ impl Transport for BankTransport {
                     .banks_client
                     .process_transaction(tx)
                     .await
-                    .map_err(|e| anyhow!(crate::errors::explain(&format!("{e:?}"))))?;
+                    .map_err(bank_error)?;
                 self.sent += 1;
                 self.track_new_tables(ixs);
                 Ok(sig)

@@ -32,7 +32,7 @@ use serde_json::json;
 
 use crate::ix::{self, PoolKeys};
 use crate::pyth::{push_feed_address, PriceUpdate, SPONSORED_SHARD};
-use crate::transport::{fetch, SendMode, Transport};
+use crate::transport::{fetch, is_rejected, SendMode, Transport};
 use crate::{decode, pda};
 use crate::{tables, tx};
 use coverage_core::settlement::MAX_SETTLE_BATCH;
@@ -46,7 +46,8 @@ pub struct Metrics {
     pub ticks: Counter,
     /// `check_trigger` transactions confirmed (or simulated).
     pub checks: Counter,
-    /// `check_trigger` attempts refused by the program.
+    /// `check_trigger` attempts refused by the program (or the runtime); a
+    /// failure to reach the cluster counts in `errors`.
     pub checks_rejected: Counter,
     /// Markets seen triggering.
     pub triggers: Counter,
@@ -299,11 +300,14 @@ impl Keeper {
                 }));
                 Ok(triggered)
             }
-            Err(e) => {
+            // the program refused the observation (stale, too wide, …): said, and the pass goes on
+            Err(e) if is_rejected(&e) => {
                 self.metrics.checks_rejected.inc();
                 self.emit(json!({"level": "warn", "action": "check_trigger", "market": address.to_string(), "publish_time": msg.publish_time, "error": format!("{e:#}")}));
                 Ok(false)
             }
+            // the cluster could not be reached: an error of the pass (`errors`), not a refusal
+            Err(e) => Err(e.context(format!("check_trigger on market {address}"))),
         }
     }
 

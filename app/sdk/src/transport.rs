@@ -18,6 +18,36 @@ use solana_transaction::versioned::VersionedTransaction;
 /// The clock sysvar's address.
 pub const CLOCK_SYSVAR: Pubkey = anchor_lang::pubkey!("SysvarC1ock11111111111111111111111111111111");
 
+/// A transaction the cluster refused: a program's or the runtime's error in
+/// its simulation or its execution, as opposed to a failure to reach the
+/// cluster (an HTTP error, a timeout), after which the same transaction may
+/// still pass. Both transports return it (inside `anyhow::Error`; see
+/// [`is_rejected`]); the keeper counts these apart and isolates them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected(pub String);
+
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Rejected {}
+
+impl Rejected {
+    /// The refusal `text` says, with the program's error named
+    /// ([`crate::errors::explain`]).
+    pub fn explained(text: &str) -> anyhow::Error {
+        anyhow::Error::new(Rejected(crate::errors::explain(text)))
+    }
+}
+
+/// Whether `e` is a refusal by the cluster ([`Rejected`]) rather than a
+/// failure to reach it.
+pub fn is_rejected(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<Rejected>().is_some())
+}
+
 /// How a transaction is sent.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SendMode {
@@ -340,10 +370,10 @@ impl Transport for RpcTransport {
                 )
                 .await?;
             if let Some(err) = sim.value.err {
-                return Err(anyhow!(crate::errors::explain(&format!(
+                return Err(Rejected::explained(&format!(
                     "simulation failed: {err:?}; logs: {:?}",
                     sim.value.logs.unwrap_or_default()
-                ))));
+                )));
             }
             if mode == SendMode::Simulate {
                 return Ok("simulated".to_string());
@@ -368,7 +398,7 @@ impl Transport for RpcTransport {
                         last_err = Some(e);
                     }
                     // a program error will not pass on retry
-                    Some(_) => return Err(anyhow!(crate::errors::explain(&format!("{e}")))),
+                    Some(_) => return Err(Rejected::explained(&format!("{e}"))),
                     // an expired blockhash or a timeout may: it may also have landed
                     None => {
                         sent.push(signature);

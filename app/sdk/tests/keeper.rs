@@ -1,6 +1,8 @@
 //! The keeper on the bank transport: dry runs send nothing; real runs check,
 //! settle and release.
 
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
 use coverage_pool::state::{Market, MarketStatus};
 use coverage_sdk::bank::BankTransport;
 use coverage_sdk::config::Deployment;
@@ -8,6 +10,8 @@ use coverage_sdk::keeper::{Keeper, KeeperConfig};
 use coverage_sdk::pda;
 use coverage_sdk::pyth::{push_feed_address, PriceUpdate, SPONSORED_SHARD};
 use coverage_sdk::transport::{fetch, SendMode, Transport};
+use coverage_sdk::tx::lookup_table::state::LookupTableMeta;
+use coverage_sdk::tx::AddressLookupTableAccount;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
@@ -160,4 +164,109 @@ async fn the_keeper_never_closes_a_policy_a_late_report_could_still_pay() {
         "finished policy left open"
     );
     assert_eq!(keeper.metrics.policies_closed.get(), 1);
+}
+
+/// The bank behind a connection that fails as told: a send for which `fail`
+/// says so never reaches the bank (as when the node cannot be reached), and
+/// the accounts in `stale` read as they were (a node lagging behind).
+struct Faulty {
+    bank: BankTransport,
+    fail: Box<dyn FnMut(&[Instruction]) -> bool + Send>,
+    stale: std::collections::HashMap<Pubkey, solana_account::Account>,
+}
+
+impl Faulty {
+    fn new(bank: BankTransport) -> Self {
+        Self {
+            bank,
+            fail: Box::new(|_| false),
+            stale: Default::default(),
+        }
+    }
+}
+
+impl Transport for Faulty {
+    fn payer(&self) -> Pubkey {
+        self.bank.payer()
+    }
+    async fn account(&mut self, address: &Pubkey) -> anyhow::Result<Option<solana_account::Account>> {
+        match self.stale.get(address) {
+            Some(old) => Ok(Some(old.clone())),
+            None => self.bank.account(address).await,
+        }
+    }
+    async fn send_with_tables(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+        tables: &[AddressLookupTableAccount],
+        mode: SendMode,
+    ) -> anyhow::Result<String> {
+        if (self.fail)(ixs) {
+            anyhow::bail!("error sending request for url (http://127.0.0.1:8899/): connection refused");
+        }
+        self.bank.send_with_tables(ixs, signers, tables, mode).await
+    }
+    fn transaction(
+        &self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+        tables: &[AddressLookupTableAccount],
+    ) -> anyhow::Result<solana_transaction::versioned::VersionedTransaction> {
+        self.bank.transaction(ixs, signers, tables)
+    }
+    async fn recent_slot(&mut self) -> anyhow::Result<u64> {
+        self.bank.recent_slot().await
+    }
+    async fn wait_past_slot(&mut self, slot: u64) -> anyhow::Result<()> {
+        self.bank.wait_past_slot(slot).await
+    }
+    async fn slot(&mut self) -> anyhow::Result<u64> {
+        self.bank.slot().await
+    }
+    async fn lookup_tables(
+        &mut self,
+        authority: &Pubkey,
+    ) -> anyhow::Result<Vec<(AddressLookupTableAccount, LookupTableMeta)>> {
+        self.bank.lookup_tables(authority).await
+    }
+    async fn now(&mut self) -> anyhow::Result<i64> {
+        self.bank.now().await
+    }
+}
+
+/// Only the program's refusals count as rejected checks: a node that cannot
+/// be reached is an error of the pass (it used to count as a rejection, so
+/// an outage looked like bad prices).
+#[tokio::test]
+async fn an_unreachable_node_is_an_error_and_only_a_refusal_a_rejected_check() {
+    let (bank, keys, feed) = demo_bank().await;
+    let account = push_feed_address(&feed, SPONSORED_SHARD);
+    let mut t = Faulty::new(bank);
+    t.fail = Box::new(|_| true);
+    t.bank.install_price(&account, &PriceUpdate::new(feed, 100_000_000, 10_000, T0));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut keeper = Keeper::new(KeeperConfig::new(keys.pool), Box::new(move |v| tx.send(v).unwrap()));
+    keeper.tick(&mut t).await.unwrap();
+    assert_eq!(keeper.metrics.checks_rejected.get(), 0, "nothing was refused");
+    assert_eq!(keeper.metrics.errors.get(), 1, "the market's pass failed");
+    let logs: Vec<serde_json::Value> = rx.try_iter().collect();
+    assert!(
+        logs.iter().any(|l| l["level"] == "error"
+            && l["error"].as_str().unwrap().contains("connection refused")),
+        "{logs:?}"
+    );
+    // the node answers again; a price older than the market's max age is the program's refusal
+    t.fail = Box::new(|_| false);
+    t.bank.set_time(T0 + 3_600).await.unwrap();
+    keeper.tick(&mut t).await.unwrap();
+    assert_eq!(keeper.metrics.checks_rejected.get(), 1);
+    assert_eq!(keeper.metrics.errors.get(), 1, "no new error");
+    let logs: Vec<serde_json::Value> = rx.try_iter().collect();
+    assert!(
+        logs.iter().any(|l| l["action"] == "check_trigger"
+            && l["level"] == "warn"
+            && l["error"].as_str().unwrap().contains("StalePrice")),
+        "{logs:?}"
+    );
 }
