@@ -16,6 +16,7 @@
 //! the same tick and confirmed before the next; a retry first re-reads the
 //! state, so something that already landed is never sent again.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -29,6 +30,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 use serde_json::json;
+use solana_account::Account;
 
 use crate::ix::{self, PoolKeys};
 use crate::pyth::{push_feed_address, PriceUpdate, SPONSORED_SHARD};
@@ -53,6 +55,10 @@ pub struct Metrics {
     pub triggers: Counter,
     /// Policies settled.
     pub policies_settled: Counter,
+    /// Policies left unsettled because their owner's token account cannot
+    /// take the payout (each policy counted once per reason; the log line
+    /// `skip_policy` says which and why).
+    pub policies_skipped: Counter,
     /// `settle_policies` transactions.
     pub settle_batches: Counter,
     /// Reserves released.
@@ -82,6 +88,7 @@ impl Default for Metrics {
             checks_rejected: Counter::default(),
             triggers: Counter::default(),
             policies_settled: Counter::default(),
+            policies_skipped: Counter::default(),
             settle_batches: Counter::default(),
             releases: Counter::default(),
             policies_closed: Counter::default(),
@@ -104,6 +111,11 @@ impl Default for Metrics {
             ),
             ("triggers", "Markets seen triggering", &m.triggers),
             ("policies_settled", "Policies settled", &m.policies_settled),
+            (
+                "policies_skipped",
+                "Policies left unsettled: the owner's token account cannot take the payout",
+                &m.policies_skipped,
+            ),
             ("settle_batches", "settle_policies transactions", &m.settle_batches),
             ("releases", "Reserves released", &m.releases),
             ("policies_closed", "Policies closed", &m.policies_closed),
@@ -194,6 +206,8 @@ pub struct Keeper {
     /// Shared metrics (the metrics server reads them).
     pub metrics: Arc<Metrics>,
     log: LogSink,
+    /// Policies left unsettled, with the reason last reported.
+    skipped: HashMap<Pubkey, String>,
 }
 
 impl Keeper {
@@ -203,6 +217,7 @@ impl Keeper {
             cfg,
             metrics: Arc::new(Metrics::default()),
             log,
+            skipped: HashMap::new(),
         }
     }
 
@@ -210,14 +225,16 @@ impl Keeper {
         (self.log)(v);
     }
 
-    /// Sends `ixs` and records how long confirmation took.
+    /// Sends `ixs` (through lookup `tables` when there are any) and records
+    /// how long confirmation took.
     async fn send<T: Transport>(
         &self,
         t: &mut T,
         ixs: &[anchor_lang::solana_program::instruction::Instruction],
+        tables: &[tx::AddressLookupTableAccount],
     ) -> Result<String> {
         let started = Instant::now();
-        let sig = t.send(ixs, &[], self.cfg.mode).await?;
+        let sig = t.send_with_tables(ixs, &[], tables, self.cfg.mode).await?;
         self.metrics
             .confirmation_seconds
             .observe(started.elapsed().as_secs_f64());
@@ -285,7 +302,7 @@ impl Keeper {
             return Ok(false);
         }
         let ix = ix::check_trigger(address, &market.pool, &feed);
-        match self.send(t, &[ix]).await {
+        match self.send(t, &[ix], &[]).await {
             Ok(sig) => {
                 let after: Market = fetch(t, address).await?;
                 self.metrics.checks.inc();
@@ -313,12 +330,16 @@ impl Keeper {
 
     /// Settles every unsettled policy of the market's epoch. Owners are paid
     /// into their associated token accounts, created first where missing, in
-    /// as few transactions as fit. When the policies do not fit one legacy
+    /// as few transactions as fit; a policy whose owner's account cannot take
+    /// the payout is left out and reported ([`Keeper::payout_accounts`]), so
+    /// it never holds up the others. When the policies do not fit one legacy
     /// transaction, the keeper writes them into address lookup tables
     /// ([`crate::tables`]) and settles through v0 transactions, each batch
     /// the largest the transport can send (size and account locks measured on
     /// the transaction itself); the tables are deactivated after the release
-    /// and closed later ([`Keeper::tidy_tables`]).
+    /// and closed later ([`Keeper::tidy_tables`]). A batch the cluster
+    /// refuses is split until the pair that fails is alone, and that policy
+    /// is skipped and reported.
     pub async fn settle<T: Transport>(
         &mut self,
         t: &mut T,
@@ -335,10 +356,13 @@ impl Keeper {
         if policies.is_empty() {
             return Ok(0);
         }
-        let pairs = self.owner_accounts(t, keys, &policies).await?;
+        let pairs = self.payout_accounts(t, keys, address, &policies).await?;
+        if pairs.is_empty() {
+            return Ok(0);
+        }
         let settle_ix = |batch: &[(Pubkey, Pubkey)]| ix::settle_policies(keys, address, batch);
         // one legacy transaction for all, or lookup tables (never in a dry run: nothing would exist)
-        let all_fit = tx::fits(&t.transaction(&[settle_ix(&pairs)], &[], &[])?) && pairs.len() <= MAX_SETTLE_BATCH;
+        let all_fit = pairs.len() <= MAX_SETTLE_BATCH && tx::fits(&t.transaction(&[settle_ix(&pairs)], &[], &[])?);
         let tables = if all_fit || self.cfg.mode == SendMode::Simulate {
             Vec::new()
         } else {
@@ -356,61 +380,136 @@ impl Keeper {
             made
         };
         let mut settled = 0;
-        while settled < pairs.len() {
-            let rest = &pairs[settled..];
+        let mut start = 0;
+        while start < pairs.len() {
+            let rest = &pairs[start..];
             let n = tx::largest_batch(rest.len().min(MAX_SETTLE_BATCH), |n| {
                 let used = tables::covering(&tables, &rest[..n]);
                 Ok(tx::fits(&t.transaction(&[settle_ix(&rest[..n])], &[], &used)?))
             })?;
             anyhow::ensure!(n > 0, "not even one policy fits a settlement transaction");
-            let batch = &rest[..n];
-            let used = tables::covering(&tables, batch);
-            let started = Instant::now();
-            let sig = t
-                .send_with_tables(&[settle_ix(batch)], &[], &used, self.cfg.mode)
-                .await?;
-            self.metrics
-                .confirmation_seconds
-                .observe(started.elapsed().as_secs_f64());
-            settled += n;
-            self.metrics.settle_batches.inc();
-            self.metrics.policies_settled.inc_by(n as u64);
-            self.emit(json!({"level": "info", "action": "settle_policies", "market": address.to_string(), "policies": n, "v0": !used.is_empty(), "signature": sig, "dry_run": self.cfg.mode == SendMode::Simulate}));
+            // a refused batch is split in halves until the pair that fails is alone
+            let mut pending = vec![start..start + n];
+            while let Some(range) = pending.pop() {
+                let batch = &pairs[range.clone()];
+                let used = tables::covering(&tables, batch);
+                match self.send(t, &[settle_ix(batch)], &used).await {
+                    Ok(sig) => {
+                        settled += batch.len();
+                        self.metrics.settle_batches.inc();
+                        self.metrics.policies_settled.inc_by(batch.len() as u64);
+                        self.emit(json!({"level": "info", "action": "settle_policies", "market": address.to_string(), "policies": batch.len(), "v0": !used.is_empty(), "signature": sig, "dry_run": self.cfg.mode == SendMode::Simulate}));
+                    }
+                    Err(e) if is_rejected(&e) && self.cfg.mode == SendMode::Send => {
+                        // nothing more can pass once the market is released (by anyone)
+                        let now: Market = fetch(t, address).await?;
+                        if now.status != MarketStatus::Triggered || now.settlement.released {
+                            return Ok(settled);
+                        }
+                        if batch.len() > 1 {
+                            let mid = range.start + batch.len() / 2;
+                            pending.push(mid..range.end);
+                            pending.push(range.start..mid);
+                            continue;
+                        }
+                        let (policy, account) = batch[0];
+                        // settled meanwhile by another keeper: nothing to say
+                        let still_owed = match t.account(&policy).await? {
+                            Some(acc) => decode_policy(&acc.data)?.status == PolicyStatus::Active,
+                            None => false,
+                        };
+                        if still_owed {
+                            let owner = policies.iter().find(|(p, _)| *p == policy).map(|(_, x)| x.owner);
+                            self.report_skip(address, &policy, owner, &account, format!("{e:#}"));
+                        }
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            start += n;
         }
         Ok(settled)
     }
 
-    /// Each policy's owner's associated token account, created where missing
-    /// (as many creations a transaction as fit).
-    async fn owner_accounts<T: Transport>(
+    /// Says once per policy and reason that `policy` was left unsettled.
+    fn report_skip(
+        &mut self,
+        market: &Pubkey,
+        policy: &Pubkey,
+        owner: Option<Pubkey>,
+        account: &Pubkey,
+        reason: String,
+    ) {
+        if self.skipped.get(policy) == Some(&reason) {
+            return;
+        }
+        self.metrics.policies_skipped.inc();
+        self.emit(json!({
+            "level": "warn", "action": "skip_policy", "market": market.to_string(), "policy": policy.to_string(),
+            "owner": owner.map(|o| o.to_string()), "token_account": account.to_string(), "reason": reason,
+        }));
+        self.skipped.insert(*policy, reason);
+    }
+
+    /// The `(policy, token account)` pairs to settle. Each owner's
+    /// associated token account is checked as the program will check it
+    /// (token program, mint, owner) and for a freeze (the transfer would
+    /// fail): a missing one, or an address holding only lamports (sent there
+    /// before the account existed; the idempotent create takes it over), is
+    /// created first, as many a transaction as fit. Where the associated
+    /// account cannot take the payout, any other token account of the owner
+    /// for the mint that can ([`Transport::token_accounts`]) is used; with
+    /// none, the owner's policies are left out and reported
+    /// ([`Metrics::policies_skipped`]): one owner never blocks the others.
+    async fn payout_accounts<T: Transport>(
         &mut self,
         t: &mut T,
         keys: &PoolKeys,
+        market: &Pubkey,
         policies: &[(Pubkey, Policy)],
     ) -> Result<Vec<(Pubkey, Pubkey)>> {
-        let mut pairs = Vec::with_capacity(policies.len());
-        let mut owners = Vec::new();
-        for (p, policy) in policies {
+        let mut owners: Vec<(Pubkey, Pubkey)> = Vec::new();
+        let mut at = std::collections::HashMap::new();
+        for (_, policy) in policies {
             let ata =
                 get_associated_token_address_with_program_id(&policy.owner, &keys.collateral_mint, &keys.token_program);
-            if !owners.iter().any(|(a, _)| *a == ata) {
-                owners.push((ata, policy.owner));
-            }
-            pairs.push((*p, ata));
+            at.entry(policy.owner).or_insert_with(|| {
+                owners.push((policy.owner, ata));
+                ata
+            });
         }
+        // each owner's account for the payout, or why there is none
+        let mut payee: std::collections::HashMap<Pubkey, std::result::Result<Pubkey, (Pubkey, String)>> =
+            std::collections::HashMap::new();
         let mut missing = Vec::new();
         for chunk in owners.chunks(100) {
-            let atas: Vec<Pubkey> = chunk.iter().map(|(a, _)| *a).collect();
-            for ((_, owner), acc) in chunk.iter().zip(t.accounts(&atas).await?) {
-                if acc.is_none() {
-                    missing.push(
-                        spl_associated_token_account::instruction::create_associated_token_account_idempotent(
-                            &t.payer(),
-                            owner,
-                            &keys.collateral_mint,
-                            &keys.token_program,
-                        ),
-                    );
+            let atas: Vec<Pubkey> = chunk.iter().map(|(_, a)| *a).collect();
+            for ((owner, ata), acc) in chunk.iter().zip(t.accounts(&atas).await?) {
+                match check_payout_account(acc.as_ref(), keys, owner) {
+                    PayoutAccount::Ready => {
+                        payee.insert(*owner, Ok(*ata));
+                    }
+                    PayoutAccount::Missing => {
+                        missing.push(
+                            spl_associated_token_account::instruction::create_associated_token_account_idempotent(
+                                &t.payer(),
+                                owner,
+                                &keys.collateral_mint,
+                                &keys.token_program,
+                            ),
+                        );
+                        payee.insert(*owner, Ok(*ata));
+                    }
+                    PayoutAccount::Unusable(why) => {
+                        let other = t
+                            .token_accounts(owner, &keys.collateral_mint)
+                            .await?
+                            .into_iter()
+                            .filter(|(_, a)| check_payout_account(Some(a), keys, owner) == PayoutAccount::Ready)
+                            .map(|(address, _)| address)
+                            .min();
+                        payee.insert(*owner, other.ok_or((*ata, why)));
+                    }
                 }
             }
         }
@@ -423,8 +522,18 @@ impl Keeper {
                 .min(tx::MAX_INSTRUCTION_TRACE / tx::CREATE_TOKEN_ACCOUNT_TRACE);
             let n = tx::largest_batch(most, |n| Ok(tx::fits(&t.transaction(&rest[..n], &[], &[])?)))?;
             anyhow::ensure!(n > 0, "not even one token account creation fits a transaction");
-            self.send(t, &rest[..n]).await?;
+            self.send(t, &rest[..n], &[]).await?;
             done += n;
+        }
+        let mut pairs = Vec::with_capacity(policies.len());
+        for (p, policy) in policies {
+            match &payee[&policy.owner] {
+                Ok(account) => pairs.push((*p, *account)),
+                Err((ata, why)) => {
+                    let why = format!("the owner's token account {ata} cannot take the payout: {why}");
+                    self.report_skip(market, p, Some(policy.owner), ata, why);
+                }
+            }
         }
         Ok(pairs)
     }
@@ -461,13 +570,13 @@ impl Keeper {
             let done = market.status != MarketStatus::Triggered || market.settlement.released;
             if meta.deactivation_slot == u64::MAX {
                 if done {
-                    self.send(t, &[tables::deactivate(&table.key, &payer)]).await?;
+                    self.send(t, &[tables::deactivate(&table.key, &payer)], &[]).await?;
                     self.emit(
                         json!({"level": "info", "action": "deactivate_lookup_table", "table": table.key.to_string()}),
                     );
                 }
             } else if tables::closable(&meta, slot, &slot_hashes) {
-                self.send(t, &[tables::close(&table.key, &payer)]).await?;
+                self.send(t, &[tables::close(&table.key, &payer)], &[]).await?;
                 self.metrics.lookup_tables_closed.inc();
                 self.emit(json!({"level": "info", "action": "close_lookup_table", "table": table.key.to_string()}));
             }
@@ -491,7 +600,7 @@ impl Keeper {
         if s.settled_cover < s.eligible_cover && now <= s.claim_deadline {
             return Ok(false);
         }
-        let sig = self.send(t, &[ix::release_reserve(&keys.pool, address)]).await?;
+        let sig = self.send(t, &[ix::release_reserve(&keys.pool, address)], &[]).await?;
         self.metrics.releases.inc();
         self.emit(json!({"level": "info", "action": "release_reserve", "market": address.to_string(), "returned": s.reserve_left, "signature": sig, "dry_run": self.cfg.mode == SendMode::Simulate}));
         Ok(true)
@@ -519,12 +628,65 @@ impl Keeper {
             if !closable {
                 continue;
             }
-            let sig = self.send(t, &[ix::close_policy(&policy.owner, &p, address)]).await?;
+            let sig = self
+                .send(t, &[ix::close_policy(&policy.owner, &p, address)], &[])
+                .await?;
             closed += 1;
             self.metrics.policies_closed.inc();
             self.emit(json!({"level": "info", "action": "close_policy", "policy": p.to_string(), "owner": policy.owner.to_string(), "signature": sig, "dry_run": self.cfg.mode == SendMode::Simulate}));
         }
         Ok(closed)
+    }
+}
+
+/// What an owner's associated-token-account address holds for a payout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PayoutAccount {
+    /// A token account of the pool's token program and mint, owned by the
+    /// policy's owner, not frozen: `settle_policies` pays into it.
+    Ready,
+    /// Nothing, or only lamports (system-owned, no data: sent to the address
+    /// before the account existed): the idempotent create makes it.
+    Missing,
+    /// Something the payout cannot go to, and why.
+    Unusable(String),
+}
+
+/// Checks `acc` as `settle_policies` will check the token account it pays
+/// `owner` into (the pool's token program, collateral mint, the policy's
+/// owner), and that the token program will not refuse the transfer (frozen).
+pub fn check_payout_account(acc: Option<&Account>, keys: &PoolKeys, owner: &Pubkey) -> PayoutAccount {
+    use anchor_spl::token_2022::spl_token_2022::extension::StateWithExtensions;
+    use anchor_spl::token_2022::spl_token_2022::state::{Account as TokenAccount, AccountState};
+    let Some(acc) = acc else {
+        return PayoutAccount::Missing;
+    };
+    if acc.owner == anchor_lang::system_program::ID && acc.data.is_empty() {
+        return PayoutAccount::Missing;
+    }
+    if acc.owner != keys.token_program {
+        return PayoutAccount::Unusable(format!(
+            "owned by program {}, not the pool's token program {}",
+            acc.owner, keys.token_program
+        ));
+    }
+    let Ok(state) = StateWithExtensions::<TokenAccount>::unpack(&acc.data) else {
+        return PayoutAccount::Unusable("not a token account".to_string());
+    };
+    let a = state.base;
+    if a.mint != keys.collateral_mint {
+        return PayoutAccount::Unusable(format!(
+            "an account of mint {}, not the pool's collateral {}",
+            a.mint, keys.collateral_mint
+        ));
+    }
+    if a.owner != *owner {
+        return PayoutAccount::Unusable(format!("owned by {}, not the policy's owner {owner}", a.owner));
+    }
+    match a.state {
+        AccountState::Initialized => PayoutAccount::Ready,
+        AccountState::Frozen => PayoutAccount::Unusable("frozen by the mint's freeze authority".to_string()),
+        AccountState::Uninitialized => PayoutAccount::Unusable("not initialized".to_string()),
     }
 }
 

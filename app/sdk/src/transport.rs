@@ -119,6 +119,15 @@ pub trait Transport {
     /// The cluster's unix time.
     async fn now(&mut self) -> Result<i64>;
 
+    /// The token accounts of `owner` for `mint`, with their data: where a
+    /// payout can go when the owner's associated token account cannot take
+    /// it (`settle_policies` accepts any token account of the owner for the
+    /// pool's mint). Empty when the transport cannot list accounts by owner.
+    async fn token_accounts(&mut self, owner: &Pubkey, mint: &Pubkey) -> Result<Vec<(Pubkey, Account)>> {
+        let _ = (owner, mint);
+        Ok(Vec::new())
+    }
+
     /// Every policy of `market` (ids `0..policy_count`), with its address.
     async fn policies(&mut self, market: &Pubkey, policy_count: u64) -> Result<Vec<(Pubkey, Policy)>> {
         let addresses: Vec<Pubkey> = (0..policy_count).map(|i| pda::policy(market, i).0).collect();
@@ -483,6 +492,32 @@ impl Transport for RpcTransport {
             .ok_or_else(|| anyhow!("short clock sysvar"))?
             .try_into()?;
         Ok(i64::from_le_bytes(bytes))
+    }
+
+    async fn token_accounts(&mut self, owner: &Pubkey, mint: &Pubkey) -> Result<Vec<(Pubkey, Account)>> {
+        use solana_rpc_client::api::request::RpcRequest;
+        use solana_rpc_client::api::response::{Response, RpcKeyedAccount};
+        // base64, not the client's jsonParsed: the keeper reads the bytes as the program does
+        let config = serde_json::json!({"encoding": "base64", "commitment": self.client.commitment().commitment});
+        let found: Response<Vec<RpcKeyedAccount>> = self
+            .client
+            .send(
+                RpcRequest::GetTokenAccountsByOwner,
+                serde_json::json!([owner.to_string(), {"mint": mint.to_string()}, config]),
+            )
+            .await?;
+        found
+            .value
+            .into_iter()
+            .map(|keyed| {
+                let address: Pubkey = keyed.pubkey.parse()?;
+                let account = keyed
+                    .account
+                    .decode::<Account>()
+                    .ok_or_else(|| anyhow!("token account {address}: undecodable data"))?;
+                Ok((address, account))
+            })
+            .collect()
     }
 
     async fn policies(&mut self, market: &Pubkey, _policy_count: u64) -> Result<Vec<(Pubkey, Policy)>> {

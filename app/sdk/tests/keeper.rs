@@ -3,12 +3,15 @@
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::solana_program::program_pack::Pack;
+use anchor_spl::token_2022::spl_token_2022::state::Account as TokenAccount;
 use coverage_pool::state::{Market, MarketStatus};
 use coverage_sdk::bank::BankTransport;
 use coverage_sdk::config::Deployment;
 use coverage_sdk::keeper::{Keeper, KeeperConfig};
 use coverage_sdk::pda;
 use coverage_sdk::pyth::{push_feed_address, PriceUpdate, SPONSORED_SHARD};
+use coverage_sdk::scenario::COVER;
 use coverage_sdk::transport::{fetch, SendMode, Transport};
 use coverage_sdk::tx::lookup_table::state::LookupTableMeta;
 use coverage_sdk::tx::AddressLookupTableAccount;
@@ -244,7 +247,8 @@ async fn an_unreachable_node_is_an_error_and_only_a_refusal_a_rejected_check() {
     let account = push_feed_address(&feed, SPONSORED_SHARD);
     let mut t = Faulty::new(bank);
     t.fail = Box::new(|_| true);
-    t.bank.install_price(&account, &PriceUpdate::new(feed, 100_000_000, 10_000, T0));
+    t.bank
+        .install_price(&account, &PriceUpdate::new(feed, 100_000_000, 10_000, T0));
     let (tx, rx) = std::sync::mpsc::channel();
     let mut keeper = Keeper::new(KeeperConfig::new(keys.pool), Box::new(move |v| tx.send(v).unwrap()));
     keeper.tick(&mut t).await.unwrap();
@@ -252,8 +256,8 @@ async fn an_unreachable_node_is_an_error_and_only_a_refusal_a_rejected_check() {
     assert_eq!(keeper.metrics.errors.get(), 1, "the market's pass failed");
     let logs: Vec<serde_json::Value> = rx.try_iter().collect();
     assert!(
-        logs.iter().any(|l| l["level"] == "error"
-            && l["error"].as_str().unwrap().contains("connection refused")),
+        logs.iter()
+            .any(|l| l["level"] == "error" && l["error"].as_str().unwrap().contains("connection refused")),
         "{logs:?}"
     );
     // the node answers again; a price older than the market's max age is the program's refusal
@@ -269,4 +273,156 @@ async fn an_unreachable_node_is_an_error_and_only_a_refusal_a_rejected_check() {
             && l["error"].as_str().unwrap().contains("StalePrice")),
         "{logs:?}"
     );
+}
+
+/// A token account's state as the token program keeps it.
+fn token_state(acc: &solana_account::Account) -> TokenAccount {
+    TokenAccount::unpack(&acc.data[..TokenAccount::LEN]).unwrap()
+}
+
+/// Rewrites the token account at `address` with `change` (what the token
+/// program's SetAuthority or FreezeAccount leaves there).
+async fn rewrite_token_account(bank: &mut BankTransport, address: &Pubkey, change: impl FnOnce(&mut TokenAccount)) {
+    let mut acc = bank.account(address).await.unwrap().unwrap();
+    let mut state = token_state(&acc);
+    change(&mut state);
+    TokenAccount::pack(state, &mut acc.data[..TokenAccount::LEN]).unwrap();
+    bank.ctx.set_account(address, &acc.into());
+}
+
+fn is_settled(bank_account: Option<solana_account::Account>) -> bool {
+    match bank_account {
+        None => true, // settled, then closed in the same pass
+        Some(acc) => {
+            coverage_sdk::keeper::decode_policy(&acc.data).unwrap().status
+                == coverage_pool::state::PolicyStatus::Settled
+        }
+    }
+}
+
+/// One owner's token account that cannot take a payout must not hold up
+/// anyone else's (the whole batch used to fail, every pass, until the claim
+/// deadline released the reserve and the owners still unpaid lost their
+/// claims). The keeper checks each account (token program, mint, owner, not
+/// frozen) before it sends:
+/// * lamports sent to an owner's associated-account address before it
+///   existed (system-owned, empty): created like a missing one, then paid;
+/// * an associated account handed to another owner, or frozen: the policy is
+///   skipped and reported, the others paid;
+/// * a handed-away associated account whose owner holds another token account
+///   of the mint: paid there (the program accepts any token account of the
+///   owner for the pool's mint).
+#[tokio::test]
+async fn bad_owner_token_accounts_do_not_block_the_other_payouts() {
+    let mut s = coverage_sdk::scenario::triggered_market_with_policies(30)
+        .await
+        .unwrap();
+    let (prefunded, handed, frozen, handed_but_other) = (2usize, 9usize, 17usize, 24usize);
+    let system_owned = solana_account::Account {
+        lamports: 1_000_000,
+        data: vec![],
+        owner: anchor_lang::system_program::ID,
+        executable: false,
+        rent_epoch: 0,
+    };
+    s.bank.ctx.set_account(&s.owners[prefunded].1, &system_owned.into());
+    for i in [handed, handed_but_other] {
+        rewrite_token_account(&mut s.bank, &s.owners[i].1, |a| a.owner = Pubkey::new_unique()).await;
+    }
+    rewrite_token_account(&mut s.bank, &s.owners[frozen].1, |a| {
+        a.state = anchor_spl::token_2022::spl_token_2022::state::AccountState::Frozen
+    })
+    .await;
+    let other = Keypair::new();
+    let owner = s.owners[handed_but_other].0;
+    let create_other = [
+        solana_system_interface::instruction::create_account(
+            &s.bank.payer(),
+            &other.pubkey(),
+            10_000_000,
+            TokenAccount::LEN as u64,
+            &s.keys.token_program,
+        ),
+        anchor_spl::token_2022::spl_token_2022::instruction::initialize_account3(
+            &s.keys.token_program,
+            &other.pubkey(),
+            &s.keys.collateral_mint,
+            &owner,
+        )
+        .unwrap(),
+    ];
+    s.bank.send(&create_other, &[&other], SendMode::Send).await.unwrap();
+
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut keeper = Keeper::new(KeeperConfig::new(s.keys.pool), Box::new(move |v| tx.send(v).unwrap()));
+    keeper.tick(&mut s.bank).await.unwrap();
+    let logs: Vec<serde_json::Value> = rx.try_iter().collect();
+    for (i, (policy, (_, ata))) in s.policies.iter().zip(&s.owners).enumerate() {
+        let settled = is_settled(s.bank.account(policy).await.unwrap());
+        if i == handed || i == frozen {
+            assert!(!settled, "policy {i} cannot be paid: left unsettled");
+            continue;
+        }
+        assert!(settled, "policy {i} settled; log: {logs:#?}");
+        let paid_to = if i == handed_but_other { other.pubkey() } else { *ata };
+        assert_eq!(s.bank.token_balance(&paid_to).await.unwrap(), COVER, "owner {i} paid");
+    }
+    assert_eq!(s.bank.token_balance(&s.owners[handed].1).await.unwrap(), 0);
+    assert_eq!(keeper.metrics.policies_skipped.get(), 2);
+    assert_eq!(keeper.metrics.errors.get(), 0, "{logs:#?}");
+    for (i, why) in [(handed, "owned by"), (frozen, "frozen")] {
+        assert!(
+            logs.iter().any(|l| l["action"] == "skip_policy"
+                && l["policy"] == s.policies[i].to_string()
+                && l["reason"].as_str().unwrap().contains(why)),
+            "policy {i} reported ({why}): {logs:#?}"
+        );
+    }
+    let m: Market = fetch(&mut s.bank, &s.market).await.unwrap();
+    assert_eq!(m.settlement.settled_policies, 28);
+    assert!(!m.settlement.released, "two eligible policies are still owed");
+    // the next pass skips them again without sending anything: no batch retried forever
+    let sent = s.bank.sent;
+    keeper.tick(&mut s.bank).await.unwrap();
+    assert_eq!(s.bank.sent, sent);
+    assert_eq!(keeper.metrics.policies_skipped.get(), 2, "reported once each");
+}
+
+/// A batch refused on chain (here the node showed a token account as it was
+/// before it was frozen, so the check before sending passed) is split until
+/// the pair that fails is alone: every other policy is paid in the same pass.
+#[tokio::test]
+async fn a_refused_settlement_batch_is_split_to_isolate_the_bad_pair() {
+    let s = coverage_sdk::scenario::triggered_market_with_policies(30)
+        .await
+        .unwrap();
+    let (keys, market, policies, owners) = (s.keys, s.market, s.policies, s.owners);
+    let mut t = Faulty::new(s.bank);
+    let bad = 13usize;
+    let before = t.bank.account(&owners[bad].1).await.unwrap().unwrap();
+    t.stale.insert(owners[bad].1, before);
+    rewrite_token_account(&mut t.bank, &owners[bad].1, |a| {
+        a.state = anchor_spl::token_2022::spl_token_2022::state::AccountState::Frozen
+    })
+    .await;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut keeper = Keeper::new(KeeperConfig::new(keys.pool), Box::new(move |v| tx.send(v).unwrap()));
+    keeper.tick(&mut t).await.unwrap();
+    let logs: Vec<serde_json::Value> = rx.try_iter().collect();
+    for (i, (policy, (_, ata))) in policies.iter().zip(&owners).enumerate() {
+        let settled = is_settled(t.bank.account(policy).await.unwrap());
+        assert_eq!(settled, i != bad, "policy {i}; log: {logs:#?}");
+        if i != bad {
+            assert_eq!(t.bank.token_balance(ata).await.unwrap(), COVER);
+        }
+    }
+    assert_eq!(keeper.metrics.policies_skipped.get(), 1);
+    assert_eq!(keeper.metrics.errors.get(), 0, "{logs:#?}");
+    assert!(
+        logs.iter()
+            .any(|l| l["action"] == "skip_policy" && l["policy"] == policies[bad].to_string()),
+        "{logs:#?}"
+    );
+    let m: Market = fetch(&mut t.bank, &market).await.unwrap();
+    assert_eq!(m.settlement.settled_policies, 29);
 }
