@@ -517,9 +517,7 @@ impl Keeper {
         while done < missing.len() {
             let rest = &missing[done..];
             // a creation runs several instructions: the trace limit comes before the size
-            let most = rest
-                .len()
-                .min(tx::MAX_INSTRUCTION_TRACE / tx::CREATE_TOKEN_ACCOUNT_TRACE);
+            let most = rest.len().min(tx::MAX_TOKEN_ACCOUNT_CREATIONS);
             let n = tx::largest_batch(most, |n| Ok(tx::fits(&t.transaction(&rest[..n], &[], &[])?)))?;
             anyhow::ensure!(n > 0, "not even one token account creation fits a transaction");
             self.send(t, &rest[..n], &[]).await?;

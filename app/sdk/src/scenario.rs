@@ -241,8 +241,9 @@ async fn send_in_batches<'a>(
 ) -> Result<()> {
     let mut done = 0;
     while done < ixs.len() {
-        // every instruction here runs a few more by CPI: stay well inside the trace limit
-        let rest = (ixs.len() - done).min(tx::MAX_INSTRUCTION_TRACE / tx::CREATE_TOKEN_ACCOUNT_TRACE);
+        // every instruction here runs a few more by CPI (a token-account creation up
+        // to 7): stay inside the trace limit
+        let rest = (ixs.len() - done).min(tx::MAX_TOKEN_ACCOUNT_CREATIONS);
         let n = tx::largest_batch(rest, |n| {
             Ok(tx::fits(&bank.transaction(
                 &ixs[done..done + n],

@@ -217,7 +217,7 @@ pub fn compute_unit_limit(used: u64, margin_bps: u32) -> u32 {
 }
 
 /// `ixs` after a compute-unit limit and a priority fee (what every transport
-/// sends first).
+/// sends first: [`crate::tx::BUDGET_INSTRUCTIONS`] instructions).
 pub(crate) fn with_budget(limit: u32, micro_lamports: u64, ixs: &[Instruction]) -> Vec<Instruction> {
     use solana_compute_budget_interface::ComputeBudgetInstruction;
     let mut all = vec![

@@ -36,6 +36,13 @@ pub const MAX_INSTRUCTION_TRACE: usize = 64;
 /// create (or transfer, allocate and assign for a pre-funded address), and
 /// the token program's two initializations.
 pub const CREATE_TOKEN_ACCOUNT_TRACE: usize = 7;
+/// Instructions every transport puts in front of a transaction's own: the
+/// compute-unit limit and its price (`transport::with_budget`).
+pub const BUDGET_INSTRUCTIONS: usize = 2;
+/// Token-account creations one transaction can run: the trace left after the
+/// compute-budget instructions, (64 − 2) / 7 = 8.
+pub const MAX_TOKEN_ACCOUNT_CREATIONS: usize =
+    (MAX_INSTRUCTION_TRACE - BUDGET_INSTRUCTIONS) / CREATE_TOKEN_ACCOUNT_TRACE;
 
 /// Signs `ixs` paid by `payer` (signing with `signers` too): a legacy message
 /// when `tables` is empty, else a v0 message compiled against them.
@@ -187,6 +194,14 @@ mod tests {
         })
         .unwrap();
         assert_eq!(n, MAX_ACCOUNT_LOCKS - 2);
+    }
+
+    #[test]
+    fn the_trace_left_for_token_account_creations_counts_the_budget_instructions() {
+        let payer = Pubkey::new_unique();
+        let ixs = [transfer(&payer, &Pubkey::new_unique())];
+        let sent = crate::transport::with_budget(200_000, 1, &ixs);
+        assert_eq!(sent.len() - ixs.len(), BUDGET_INSTRUCTIONS);
     }
 
     #[test]

@@ -426,3 +426,35 @@ async fn a_refused_settlement_batch_is_split_to_isolate_the_bad_pair() {
     let m: Market = fetch(&mut t.bank, &market).await.unwrap();
     assert_eq!(m.settlement.settled_policies, 29);
 }
+
+/// Creating a token account at an address that already holds lamports (less
+/// than its rent) runs 7 instructions: the associated-token program, the
+/// token program's size query, the system program's transfer, allocate and
+/// assign, the token program's two initializations. With the two
+/// compute-budget instructions in front, 8 creations fit the runtime's
+/// 64-instruction trace, not 9 (the keeper sent 9 and the pass failed).
+#[tokio::test]
+async fn pre_funded_token_account_addresses_are_created_eight_a_transaction() {
+    let mut s = coverage_sdk::scenario::triggered_market_with_policies(20)
+        .await
+        .unwrap();
+    let some_lamports = solana_account::Account {
+        lamports: 1_000_000, // above a bare account's rent, below a token account's
+        data: vec![],
+        owner: anchor_lang::system_program::ID,
+        executable: false,
+        rent_epoch: 0,
+    };
+    for (_, ata) in &s.owners[..12] {
+        s.bank.ctx.set_account(ata, &some_lamports.clone().into());
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut keeper = Keeper::new(KeeperConfig::new(s.keys.pool), Box::new(move |v| tx.send(v).unwrap()));
+    keeper.tick(&mut s.bank).await.unwrap();
+    let logs: Vec<serde_json::Value> = rx.try_iter().collect();
+    assert_eq!(keeper.metrics.errors.get(), 0, "{logs:#?}");
+    for (_, ata) in &s.owners {
+        assert_eq!(s.bank.token_balance(ata).await.unwrap(), COVER);
+    }
+    assert_eq!(coverage_sdk::tx::MAX_TOKEN_ACCOUNT_CREATIONS, 8);
+}
