@@ -208,7 +208,48 @@ pub struct Keeper {
     log: LogSink,
     /// Policies left unsettled, with the reason last reported.
     skipped: HashMap<Pubkey, String>,
+    /// The keeper's lookup tables: scanned from the cluster once (a
+    /// restarted keeper finds what an earlier run left), then kept up to
+    /// date with what this keeper creates, extends, deactivates and closes,
+    /// so a pass neither rescans nor rebuilds them. `None` until the scan.
+    tables: Option<Vec<KeptTable>>,
 }
+
+/// A lookup table the keeper wrote, as it last left it.
+#[derive(Clone, Debug)]
+struct KeptTable {
+    table: tx::AddressLookupTableAccount,
+    /// Deactivated: waiting for the cooldown before it can be closed.
+    deactivated: bool,
+}
+
+/// Why [`Keeper::settle`] sent nothing: settlement is only for a triggered
+/// market whose reserve has not been released.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NothingToSettle {
+    /// The market has not triggered (it is in this status).
+    NotTriggered { market: Pubkey, status: MarketStatus },
+    /// The market's reserve was released: its claims are over.
+    Released { market: Pubkey },
+}
+
+impl std::fmt::Display for NothingToSettle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotTriggered { market, status } => {
+                write!(
+                    f,
+                    "market {market} has not triggered (status {status:?}): nothing to settle"
+                )
+            }
+            Self::Released { market } => {
+                write!(f, "market {market} is released: its claims are over, nothing to settle")
+            }
+        }
+    }
+}
+
+impl std::error::Error for NothingToSettle {}
 
 impl Keeper {
     /// A keeper logging to `log`.
@@ -218,6 +259,7 @@ impl Keeper {
             metrics: Arc::new(Metrics::default()),
             log,
             skipped: HashMap::new(),
+            tables: None,
         }
     }
 
@@ -277,7 +319,7 @@ impl Keeper {
             self.metrics.observe_market(address, market.last_publish_time);
         }
         if market.status == MarketStatus::Triggered && !market.settlement.released {
-            self.settle(t, keys, address, &market).await?;
+            self.settle(t, keys, address).await?;
             market = fetch(t, address).await?;
             self.release(t, keys, address, &market).await?;
             market = fetch(t, address).await?;
@@ -339,14 +381,23 @@ impl Keeper {
     /// the transaction itself); the tables are deactivated after the release
     /// and closed later ([`Keeper::tidy_tables`]). A batch the cluster
     /// refuses is split until the pair that fails is alone, and that policy
-    /// is skipped and reported.
-    pub async fn settle<T: Transport>(
-        &mut self,
-        t: &mut T,
-        keys: &PoolKeys,
-        address: &Pubkey,
-        market: &Market,
-    ) -> Result<usize> {
+    /// is skipped and reported. The tables are kept across passes: a later
+    /// pass reuses them, extended with the pairs they do not hold yet.
+    ///
+    /// The market is read first: one that has not triggered, or is released,
+    /// is refused ([`NothingToSettle`]) before anything is sent.
+    pub async fn settle<T: Transport>(&mut self, t: &mut T, keys: &PoolKeys, address: &Pubkey) -> Result<usize> {
+        let market: Market = fetch(t, address).await?;
+        if market.status != MarketStatus::Triggered {
+            return Err(NothingToSettle::NotTriggered {
+                market: *address,
+                status: market.status,
+            }
+            .into());
+        }
+        if market.settlement.released {
+            return Err(NothingToSettle::Released { market: *address }.into());
+        }
         let policies: Vec<(Pubkey, Policy)> = t
             .policies(address, market.policy_count)
             .await?
@@ -373,23 +424,33 @@ impl Keeper {
                 keys.vault(),
                 keys.token_program,
             ];
-            let addresses: Vec<Pubkey> = pairs.iter().flat_map(|(p, a)| [*p, *a]).collect();
-            let made = tables::create(t, &fixed, &addresses).await?;
-            self.metrics.lookup_tables.inc_by(made.len() as u64);
-            self.emit(json!({"level": "info", "action": "lookup_tables", "market": address.to_string(), "tables": made.len(), "addresses": addresses.len()}));
+            let kept = self.kept_tables(t).await?;
+            let existing: Vec<tx::AddressLookupTableAccount> = kept
+                .iter()
+                .filter(|k| !k.deactivated && k.table.addresses.first() == Some(address))
+                .map(|k| k.table.clone())
+                .collect();
+            let reused = existing.len();
+            let (made, created) = tables::ensure(t, existing, &fixed, &pairs).await?;
+            // the cache follows what was created and extended, even if a later send fails
+            let kept = self.tables.get_or_insert_with(Vec::new);
+            kept.retain(|k| !made.iter().any(|m| m.key == k.table.key));
+            kept.extend(made.iter().map(|table| KeptTable {
+                table: table.clone(),
+                deactivated: false,
+            }));
+            self.metrics.lookup_tables.inc_by(created as u64);
+            self.emit(json!({"level": "info", "action": "lookup_tables", "market": address.to_string(), "tables": made.len(), "created": created, "reused": reused, "addresses": 2 * pairs.len()}));
             made
         };
         let mut settled = 0;
-        let mut start = 0;
-        while start < pairs.len() {
-            let rest = &pairs[start..];
-            let n = tx::largest_batch(rest.len().min(MAX_SETTLE_BATCH), |n| {
-                let used = tables::covering(&tables, &rest[..n]);
-                Ok(tx::fits(&t.transaction(&[settle_ix(&rest[..n])], &[], &used)?))
-            })?;
-            anyhow::ensure!(n > 0, "not even one policy fits a settlement transaction");
+        let plan = tx::batches(pairs.len(), MAX_SETTLE_BATCH, |range| {
+            let used = tables::covering(&tables, &pairs[range.clone()]);
+            Ok(tx::fits(&t.transaction(&[settle_ix(&pairs[range])], &[], &used)?))
+        })?;
+        for planned in plan {
             // a refused batch is split in halves until the pair that fails is alone
-            let mut pending = vec![start..start + n];
+            let mut pending = vec![planned];
             while let Some(range) = pending.pop() {
                 let batch = &pairs[range.clone()];
                 let used = tables::covering(&tables, batch);
@@ -426,7 +487,6 @@ impl Keeper {
                     Err(e) => return Err(e),
                 }
             }
-            start += n;
         }
         Ok(settled)
     }
@@ -513,15 +573,12 @@ impl Keeper {
                 }
             }
         }
-        let mut done = 0;
-        while done < missing.len() {
-            let rest = &missing[done..];
-            // a creation runs several instructions: the trace limit comes before the size
-            let most = rest.len().min(tx::MAX_TOKEN_ACCOUNT_CREATIONS);
-            let n = tx::largest_batch(most, |n| Ok(tx::fits(&t.transaction(&rest[..n], &[], &[])?)))?;
-            anyhow::ensure!(n > 0, "not even one token account creation fits a transaction");
-            self.send(t, &rest[..n], &[]).await?;
-            done += n;
+        // a creation runs several instructions: the trace limit comes before the size
+        let plan = tx::batches(missing.len(), tx::MAX_TOKEN_ACCOUNT_CREATIONS, |range| {
+            Ok(tx::fits(&t.transaction(&missing[range], &[], &[])?))
+        })?;
+        for range in plan {
+            self.send(t, &missing[range], &[]).await?;
         }
         let mut pairs = Vec::with_capacity(policies.len());
         for (p, policy) in policies {
@@ -536,24 +593,66 @@ impl Keeper {
         Ok(pairs)
     }
 
+    /// The keeper's lookup tables: scanned from the cluster on first use
+    /// (tables whose authority is the payer: a restarted keeper finds what an
+    /// earlier run left), from the cache afterwards.
+    async fn kept_tables<T: Transport>(&mut self, t: &mut T) -> Result<&mut Vec<KeptTable>> {
+        if self.tables.is_none() {
+            let payer = t.payer();
+            let found = t.lookup_tables(&payer).await?;
+            let kept = found
+                .into_iter()
+                .map(|(table, meta)| KeptTable {
+                    table,
+                    deactivated: meta.deactivation_slot != u64::MAX,
+                })
+                .collect();
+            self.tables = Some(kept);
+        }
+        Ok(self.tables.get_or_insert_with(Vec::new))
+    }
+
     /// Deactivates the keeper's lookup tables of markets whose settlement is
     /// over (released), and closes deactivated ones once the cluster allows
     /// (the deactivation slot has left the SlotHashes sysvar), rent back to
-    /// the keeper. Tables are found on chain (their first address is the
-    /// market), so a restarted keeper tidies up what an earlier run left.
+    /// the keeper. Tables are scanned once ([`Keeper::kept_tables`]: their
+    /// first address is the market), so a restarted keeper tidies up what an
+    /// earlier run left; later passes read only the deactivated tables.
     pub async fn tidy_tables<T: Transport>(&mut self, t: &mut T) -> Result<()> {
         if self.cfg.mode == SendMode::Simulate {
             return Ok(());
         }
         let payer = t.payer();
+        let kept = self.kept_tables(t).await?.clone();
+        if kept.is_empty() {
+            return Ok(());
+        }
         let slot = t.slot().await?;
         let slot_hashes = t
             .account(&tables::SLOT_HASHES_SYSVAR)
             .await?
             .map(|a| a.data)
             .unwrap_or_default();
-        for (table, meta) in t.lookup_tables(&payer).await? {
-            let Some(market_address) = table.addresses.first() else {
+        for k in kept {
+            let key = k.table.key;
+            if k.deactivated {
+                let meta = match t.account(&key).await? {
+                    Some(acc) => tx::decode_table_account(key, &acc)?.1,
+                    // closed already (by an earlier run whose confirmation was lost)
+                    None => {
+                        self.forget_table(&key);
+                        continue;
+                    }
+                };
+                if tables::closable(&meta, slot, &slot_hashes) {
+                    self.send(t, &[tables::close(&key, &payer)], &[]).await?;
+                    self.forget_table(&key);
+                    self.metrics.lookup_tables_closed.inc();
+                    self.emit(json!({"level": "info", "action": "close_lookup_table", "table": key.to_string()}));
+                }
+                continue;
+            }
+            let Some(market_address) = k.table.addresses.first() else {
                 continue;
             };
             let Some(acc) = t.account(market_address).await? else {
@@ -565,21 +664,22 @@ impl Keeper {
             if market.pool != self.cfg.pool {
                 continue;
             }
-            let done = market.status != MarketStatus::Triggered || market.settlement.released;
-            if meta.deactivation_slot == u64::MAX {
-                if done {
-                    self.send(t, &[tables::deactivate(&table.key, &payer)], &[]).await?;
-                    self.emit(
-                        json!({"level": "info", "action": "deactivate_lookup_table", "table": table.key.to_string()}),
-                    );
+            if market.status != MarketStatus::Triggered || market.settlement.released {
+                self.send(t, &[tables::deactivate(&key, &payer)], &[]).await?;
+                if let Some(k) = self.tables.iter_mut().flatten().find(|k| k.table.key == key) {
+                    k.deactivated = true;
                 }
-            } else if tables::closable(&meta, slot, &slot_hashes) {
-                self.send(t, &[tables::close(&table.key, &payer)], &[]).await?;
-                self.metrics.lookup_tables_closed.inc();
-                self.emit(json!({"level": "info", "action": "close_lookup_table", "table": table.key.to_string()}));
+                self.emit(json!({"level": "info", "action": "deactivate_lookup_table", "table": key.to_string()}));
             }
         }
         Ok(())
+    }
+
+    /// Drops a closed table from the cache.
+    fn forget_table(&mut self, key: &Pubkey) {
+        if let Some(kept) = self.tables.as_mut() {
+            kept.retain(|k| k.table.key != *key);
+        }
     }
 
     /// Releases the reserve when every eligible policy is settled or the claim window has passed.
@@ -604,7 +704,8 @@ impl Keeper {
         Ok(true)
     }
 
-    /// Closes finished policies of the market (rent to their owners).
+    /// Closes finished policies of the market (rent to their owners), as
+    /// many a transaction as fit.
     pub async fn close_finished<T: Transport>(
         &mut self,
         t: &mut T,
@@ -612,26 +713,40 @@ impl Keeper {
         market: &Market,
     ) -> Result<usize> {
         let now = t.now().await?;
-        let policies = t.policies(address, market.policy_count).await?;
+        let closable: Vec<(Pubkey, Pubkey)> = t
+            .policies(address, market.policy_count)
+            .await?
+            .into_iter()
+            .filter(|(_, policy)| {
+                // the program's own rule: never close a policy a late report could still make eligible
+                coverage_core::policy::policy_closable(
+                    policy.status == PolicyStatus::Settled,
+                    policy.epoch,
+                    policy.end_time,
+                    &market.claims(),
+                    now,
+                )
+            })
+            .map(|(p, policy)| (p, policy.owner))
+            .collect();
+        let ixs: Vec<_> = closable
+            .iter()
+            .map(|(p, owner)| ix::close_policy(owner, p, address))
+            .collect();
+        // each close is one instruction (no CPI): the trace left after the budget bounds a batch
+        let plan = tx::batches(
+            ixs.len(),
+            tx::MAX_INSTRUCTION_TRACE - tx::BUDGET_INSTRUCTIONS,
+            |range| Ok(tx::fits(&t.transaction(&ixs[range], &[], &[])?)),
+        )?;
         let mut closed = 0;
-        for (p, policy) in policies {
-            // the program's own rule: never close a policy a late report could still make eligible
-            let closable = coverage_core::policy::policy_closable(
-                policy.status == PolicyStatus::Settled,
-                policy.epoch,
-                policy.end_time,
-                &market.claims(),
-                now,
-            );
-            if !closable {
-                continue;
+        for range in plan {
+            let sig = self.send(t, &ixs[range.clone()], &[]).await?;
+            closed += range.len();
+            self.metrics.policies_closed.inc_by(range.len() as u64);
+            for (p, owner) in &closable[range] {
+                self.emit(json!({"level": "info", "action": "close_policy", "policy": p.to_string(), "owner": owner.to_string(), "signature": sig, "dry_run": self.cfg.mode == SendMode::Simulate}));
             }
-            let sig = self
-                .send(t, &[ix::close_policy(&policy.owner, &p, address)], &[])
-                .await?;
-            closed += 1;
-            self.metrics.policies_closed.inc();
-            self.emit(json!({"level": "info", "action": "close_policy", "policy": p.to_string(), "owner": policy.owner.to_string(), "signature": sig, "dry_run": self.cfg.mode == SendMode::Simulate}));
         }
         Ok(closed)
     }

@@ -239,22 +239,17 @@ async fn send_in_batches<'a>(
     ixs: &[anchor_lang::solana_program::instruction::Instruction],
     signers: impl Fn(std::ops::Range<usize>) -> Vec<&'a Keypair>,
 ) -> Result<()> {
-    let mut done = 0;
-    while done < ixs.len() {
-        // every instruction here runs a few more by CPI (a token-account creation up
-        // to 7): stay inside the trace limit
-        let rest = (ixs.len() - done).min(tx::MAX_TOKEN_ACCOUNT_CREATIONS);
-        let n = tx::largest_batch(rest, |n| {
-            Ok(tx::fits(&bank.transaction(
-                &ixs[done..done + n],
-                &signers(done..done + n),
-                &[],
-            )?))
-        })?;
-        ensure!(n > 0, "not even one instruction fits a transaction");
-        bank.send(&ixs[done..done + n], &signers(done..done + n), SendMode::Send)
-            .await?;
-        done += n;
+    // every instruction here runs a few more by CPI (a token-account creation up
+    // to 7): stay inside the trace limit
+    let plan = tx::batches(ixs.len(), tx::MAX_TOKEN_ACCOUNT_CREATIONS, |range| {
+        Ok(tx::fits(&bank.transaction(
+            &ixs[range.clone()],
+            &signers(range),
+            &[],
+        )?))
+    })?;
+    for range in plan {
+        bank.send(&ixs[range.clone()], &signers(range), SendMode::Send).await?;
     }
     Ok(())
 }

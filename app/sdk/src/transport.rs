@@ -473,9 +473,11 @@ impl Transport for RpcTransport {
                 &[(21, &[1]), (22, authority.as_ref())],
             )
             .await?;
+        // the node's answer is checked, not trusted: only the lookup-table
+        // program's accounts are tables
         accounts
             .into_iter()
-            .map(|(a, acc)| crate::tx::decode_table(a, &acc.data))
+            .map(|(a, acc)| crate::tx::decode_table_account(a, &acc))
             .collect()
     }
 

@@ -22,8 +22,8 @@ pub use solana_address_lookup_table_interface as lookup_table;
 pub use solana_message::AddressLookupTableAccount;
 
 /// The largest transaction a cluster accepts, bytes (one packet: IPv6 MTU
-/// minus headers).
-pub const PACKET_DATA_SIZE: usize = 1_232;
+/// minus headers): the validator's own constant.
+pub use solana_packet::PACKET_DATA_SIZE;
 /// The most accounts one transaction may lock (static keys plus those loaded
 /// from lookup tables).
 pub const MAX_ACCOUNT_LOCKS: usize = 64;
@@ -125,7 +125,66 @@ pub fn largest_batch(max: usize, mut fits: impl FnMut(usize) -> Result<bool>) ->
     Ok(lo)
 }
 
-/// A lookup table's addresses and metadata from its account data.
+/// Splits `len` items into consecutive batches, each the largest (at most
+/// `most` items) whose transaction `fits(range)` says a cluster accepts: what
+/// a sender sends in turn. Fails when not even one item fits.
+pub fn batches(
+    len: usize,
+    most: usize,
+    mut fits: impl FnMut(std::ops::Range<usize>) -> Result<bool>,
+) -> Result<Vec<std::ops::Range<usize>>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < len {
+        let n = largest_batch((len - start).min(most), |n| fits(start..start + n))?;
+        if n == 0 {
+            bail!("not even one item fits a transaction (item {start} of {len})");
+        }
+        out.push(start..start + n);
+        start += n;
+    }
+    Ok(out)
+}
+
+/// How many [`batches`] the items take, counting no further than `cap`
+/// (enough to compare two ways of sending them).
+pub fn count_batches(
+    len: usize,
+    most: usize,
+    cap: usize,
+    mut fits: impl FnMut(std::ops::Range<usize>) -> Result<bool>,
+) -> Result<usize> {
+    let (mut start, mut count) = (0, 0);
+    while start < len && count < cap {
+        let n = largest_batch((len - start).min(most), |n| fits(start..start + n))?;
+        if n == 0 {
+            bail!("not even one item fits a transaction (item {start} of {len})");
+        }
+        start += n;
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// A lookup table's addresses and metadata from its account, refused unless
+/// the address-lookup-table program owns it (any program could write bytes
+/// that decode as a table; only that program's accounts are tables).
+pub fn decode_table_account(
+    address: Pubkey,
+    account: &solana_account::Account,
+) -> Result<(AddressLookupTableAccount, lookup_table::state::LookupTableMeta)> {
+    if account.owner != lookup_table::program::id() {
+        bail!(
+            "{address} is not an address lookup table: owned by {}, not the lookup-table program {}",
+            account.owner,
+            lookup_table::program::id()
+        );
+    }
+    decode_table(address, &account.data)
+}
+
+/// A lookup table's addresses and metadata from its account data (the
+/// owner unchecked: see [`decode_table_account`]).
 pub fn decode_table(
     address: Pubkey,
     data: &[u8],
@@ -202,6 +261,44 @@ mod tests {
         let ixs = [transfer(&payer, &Pubkey::new_unique())];
         let sent = crate::transport::with_budget(200_000, 1, &ixs);
         assert_eq!(sent.len() - ixs.len(), BUDGET_INSTRUCTIONS);
+    }
+
+    #[test]
+    fn batches_are_consecutive_and_as_large_as_fit() {
+        // items of sizes 1, 2, 3, …: a batch fits while its sum is at most 10
+        let size = |r: std::ops::Range<usize>| r.map(|i| i + 1).sum::<usize>();
+        let plan = batches(8, 3, |r| Ok(size(r) <= 10)).unwrap();
+        assert_eq!(plan, vec![0..3, 3..5, 5..6, 6..7, 7..8]);
+        assert_eq!(count_batches(8, 3, usize::MAX, |r| Ok(size(r) <= 10)).unwrap(), 5);
+        assert_eq!(count_batches(8, 3, 2, |r| Ok(size(r) <= 10)).unwrap(), 2);
+        let err = batches(3, 3, |r| Ok(size(r) <= 1)).unwrap_err();
+        assert!(err.to_string().contains("item 1 of 3"), "{err}");
+    }
+
+    #[test]
+    fn only_the_lookup_table_programs_accounts_decode_as_tables() {
+        use lookup_table::state::{AddressLookupTable, LookupTableMeta};
+        let address = Pubkey::new_unique();
+        let entries = [Pubkey::new_unique(), Pubkey::new_unique()];
+        let table = AddressLookupTable {
+            meta: LookupTableMeta {
+                authority: Some(Pubkey::new_unique()),
+                ..LookupTableMeta::default()
+            },
+            addresses: std::borrow::Cow::Borrowed(&entries),
+        };
+        let mut account = solana_account::Account {
+            lamports: 1,
+            data: table.serialize_for_tests().unwrap(),
+            owner: lookup_table::program::id(),
+            executable: false,
+            rent_epoch: 0,
+        };
+        let (decoded, _) = decode_table_account(address, &account).unwrap();
+        assert_eq!(decoded.addresses, entries);
+        account.owner = Pubkey::new_unique();
+        let err = decode_table_account(address, &account).unwrap_err();
+        assert!(err.to_string().contains("not the lookup-table program"), "{err}");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use anchor_spl::token_2022::spl_token_2022::state::Account as TokenAccount;
 use coverage_pool::state::{Market, MarketStatus};
 use coverage_sdk::bank::BankTransport;
 use coverage_sdk::config::Deployment;
-use coverage_sdk::keeper::{Keeper, KeeperConfig};
+use coverage_sdk::keeper::{Keeper, KeeperConfig, NothingToSettle};
 use coverage_sdk::pda;
 use coverage_sdk::pyth::{push_feed_address, PriceUpdate, SPONSORED_SHARD};
 use coverage_sdk::scenario::COVER;
@@ -169,13 +169,18 @@ async fn the_keeper_never_closes_a_policy_a_late_report_could_still_pay() {
     assert_eq!(keeper.metrics.policies_closed.get(), 1);
 }
 
+/// Says whether a send of these instructions fails.
+type FailWhen = Box<dyn FnMut(&[Instruction]) -> bool + Send>;
+
 /// The bank behind a connection that fails as told: a send for which `fail`
 /// says so never reaches the bank (as when the node cannot be reached), and
 /// the accounts in `stale` read as they were (a node lagging behind).
 struct Faulty {
     bank: BankTransport,
-    fail: Box<dyn FnMut(&[Instruction]) -> bool + Send>,
+    fail: FailWhen,
     stale: std::collections::HashMap<Pubkey, solana_account::Account>,
+    /// Lookup-table scans asked for.
+    scans: usize,
 }
 
 impl Faulty {
@@ -184,6 +189,7 @@ impl Faulty {
             bank,
             fail: Box::new(|_| false),
             stale: Default::default(),
+            scans: 0,
         }
     }
 }
@@ -231,6 +237,7 @@ impl Transport for Faulty {
         &mut self,
         authority: &Pubkey,
     ) -> anyhow::Result<Vec<(AddressLookupTableAccount, LookupTableMeta)>> {
+        self.scans += 1;
         self.bank.lookup_tables(authority).await
     }
     async fn now(&mut self) -> anyhow::Result<i64> {
@@ -457,4 +464,130 @@ async fn pre_funded_token_account_addresses_are_created_eight_a_transaction() {
         assert_eq!(s.bank.token_balance(ata).await.unwrap(), COVER);
     }
     assert_eq!(coverage_sdk::tx::MAX_TOKEN_ACCOUNT_CREATIONS, 8);
+}
+
+/// Whether `ixs` settle policies.
+fn is_settlement(ixs: &[Instruction]) -> bool {
+    use anchor_lang::Discriminator;
+    ixs.iter().any(|ix| {
+        ix.program_id == coverage_pool::ID
+            && ix
+                .data
+                .starts_with(coverage_pool::instruction::SettlePolicies::DISCRIMINATOR)
+    })
+}
+
+/// The keeper reads the market before it settles: a market that has not
+/// triggered, or is released, is refused by name and nothing is sent (it used
+/// to create owners' token accounts and lookup tables for a settlement the
+/// program then refused).
+#[tokio::test]
+async fn settlement_is_refused_on_a_market_that_has_not_triggered() {
+    let (mut bank, keys, _) = demo_bank().await;
+    let market = pda::market(&keys.pool, 0).0;
+    let sent = bank.sent;
+    let mut keeper = Keeper::new(KeeperConfig::new(keys.pool), Box::new(|_| {}));
+    let err = keeper.settle(&mut bank, &keys, &market).await.unwrap_err();
+    assert!(
+        matches!(
+            err.downcast_ref::<NothingToSettle>(),
+            Some(NothingToSettle::NotTriggered { .. })
+        ),
+        "{err:#}"
+    );
+    assert_eq!(bank.sent, sent, "nothing was sent");
+}
+
+/// Lookup tables are written once per set of accounts and kept across
+/// passes: a pass interrupted mid-settlement (the node unreachable) leaves
+/// its table, and the next pass settles through it, extended with the one
+/// pair it did not hold (an owner who fixed a frozen account meanwhile),
+/// rather than writing every address again into new tables. The tables are
+/// scanned from the cluster once, not every pass.
+#[tokio::test]
+async fn lookup_tables_are_reused_and_extended_across_passes() {
+    let s = coverage_sdk::scenario::triggered_market_with_policies(60)
+        .await
+        .unwrap();
+    let (keys, market, policies, owners) = (s.keys, s.market, s.policies, s.owners);
+    let mut t = Faulty::new(s.bank);
+    let payer = t.payer();
+    let frozen = 5usize;
+    rewrite_token_account(&mut t.bank, &owners[frozen].1, |a| {
+        a.state = anchor_spl::token_2022::spl_token_2022::state::AccountState::Frozen
+    })
+    .await;
+    // the node goes away after the first settlement transaction
+    let mut settlements = 0;
+    t.fail = Box::new(move |ixs| {
+        if is_settlement(ixs) {
+            settlements += 1;
+        }
+        settlements > 1
+    });
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut keeper = Keeper::new(KeeperConfig::new(keys.pool), Box::new(move |v| tx.send(v).unwrap()));
+    keeper.tick(&mut t).await.unwrap();
+    let logs: Vec<serde_json::Value> = rx.try_iter().collect();
+    assert_eq!(keeper.metrics.errors.get(), 1, "{logs:#?}");
+    assert_eq!(keeper.metrics.lookup_tables.get(), 1, "{logs:#?}");
+    assert_eq!(keeper.metrics.policies_settled.get(), 28);
+    let tables = t.bank.lookup_tables(&payer).await.unwrap();
+    assert_eq!(tables.len(), 1);
+    assert_eq!(tables[0].0.addresses.len(), 5 + 2 * 59, "every payable pair written");
+
+    // the node is back and the owner unfroze the account
+    t.fail = Box::new(|_| false);
+    rewrite_token_account(&mut t.bank, &owners[frozen].1, |a| {
+        a.state = anchor_spl::token_2022::spl_token_2022::state::AccountState::Initialized
+    })
+    .await;
+    keeper.tick(&mut t).await.unwrap();
+    let logs: Vec<serde_json::Value> = rx.try_iter().collect();
+    assert_eq!(keeper.metrics.errors.get(), 1, "no new error: {logs:#?}");
+    assert_eq!(keeper.metrics.lookup_tables.get(), 1, "no new table: {logs:#?}");
+    let tables = t.bank.lookup_tables(&payer).await.unwrap();
+    assert_eq!(tables.len(), 1, "{logs:#?}");
+    let (table, meta) = &tables[0];
+    assert_eq!(table.addresses.len(), 5 + 2 * 60, "extended with the new pair");
+    assert!(table.addresses.contains(&policies[frozen]));
+    assert_ne!(meta.deactivation_slot, u64::MAX, "deactivated after the release");
+    for (i, policy) in policies.iter().enumerate() {
+        assert!(is_settled(t.bank.account(policy).await.unwrap()), "policy {i}");
+    }
+    let m: Market = fetch(&mut t.bank, &market).await.unwrap();
+    assert!(m.settlement.released);
+    assert_eq!(t.scans, 1, "the tables were scanned once");
+    // a released market is refused by name
+    let err = keeper.settle(&mut t, &keys, &market).await.unwrap_err();
+    assert!(
+        matches!(
+            err.downcast_ref::<NothingToSettle>(),
+            Some(NothingToSettle::Released { .. })
+        ),
+        "{err:#}"
+    );
+}
+
+/// Finished policies are closed many a transaction, not one each.
+#[tokio::test]
+async fn finished_policies_are_closed_in_batches() {
+    let mut s = coverage_sdk::scenario::triggered_market_with_policies(20)
+        .await
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut keeper = Keeper::new(KeeperConfig::new(s.keys.pool), Box::new(move |v| tx.send(v).unwrap()));
+    keeper.tick(&mut s.bank).await.unwrap();
+    let logs: Vec<serde_json::Value> = rx.try_iter().collect();
+    assert_eq!(keeper.metrics.policies_closed.get(), 20, "{logs:#?}");
+    for policy in &s.policies {
+        assert!(s.bank.account(policy).await.unwrap().is_none(), "closed");
+    }
+    let signatures: std::collections::BTreeSet<&str> = logs
+        .iter()
+        .filter(|l| l["action"] == "close_policy")
+        .map(|l| l["signature"].as_str().unwrap())
+        .collect();
+    // 20 closes of distinct owners fit 2 legacy transactions (one close names 2 new accounts)
+    assert_eq!(signatures.len(), 2, "{logs:#?}");
 }
