@@ -83,7 +83,7 @@ pub async fn triggered_market_with_policies(n: usize) -> Result<Settlement> {
 /// before [`OPEN`] and the clock at [`OPEN`] (its markets open). Returns the
 /// bank, the pool and the collateral's mint authority.
 pub async fn open_pool(d: &Deployment) -> Result<(BankTransport, PoolKeys, Keypair)> {
-    let mut bank = BankTransport::start(OPEN - d.pool.market_opening_delay()).await?;
+    let mut bank = BankTransport::start(OPEN - d.pool.governance_delay()).await?;
     let (keys, mint_authority, _) = bank.deploy(d).await?;
     bank.set_time(OPEN).await?;
     Ok((bank, keys, mint_authority))
@@ -230,6 +230,43 @@ pub async fn add_stakers(
     let signers: Vec<&Keypair> = out.iter().map(|(s, _, _)| s).collect();
     send_in_batches(bank, &deposits, |range| signers[range].to_vec()).await?;
     Ok(out)
+}
+
+/// The largest `settle_policies` batch of `s`'s policies that `t` would
+/// send through `tables` (none: a legacy transaction), measured on the
+/// transaction itself (what the README's batch sizes come from).
+pub fn largest_settlement<T: Transport>(
+    t: &T,
+    s: &Settlement,
+    tables: &[tx::AddressLookupTableAccount],
+) -> Result<usize> {
+    let pairs: Vec<(Pubkey, Pubkey)> = s.policies.iter().zip(&s.owners).map(|(p, (_, a))| (*p, *a)).collect();
+    tx::largest_batch(pairs.len(), |n| {
+        Ok(tx::fits(&t.transaction(
+            &[ix::settle_policies(&s.keys, &s.market, &pairs[..n])],
+            &[],
+            tables,
+        )?))
+    })
+}
+
+/// A lookup table (not on chain) holding `s`'s settlement accounts as the
+/// keeper writes them: the fixed accounts, then each (policy, token account).
+pub fn settlement_table(s: &Settlement) -> tx::AddressLookupTableAccount {
+    let mut addresses = vec![
+        s.market,
+        s.keys.pool,
+        s.keys.collateral_mint,
+        s.keys.vault(),
+        s.keys.token_program,
+    ];
+    for (p, (_, a)) in s.policies.iter().zip(&s.owners) {
+        addresses.extend([*p, *a]);
+    }
+    tx::AddressLookupTableAccount {
+        key: Pubkey::new_unique(),
+        addresses,
+    }
 }
 
 /// Sends `ixs` in order, as many a transaction as fit; `signers(range)`

@@ -94,7 +94,7 @@ pub trait Transport {
     ) -> Result<String>;
 
     /// The transaction this transport would send for `ixs` — its own
-    /// additions (compute budget, memo) and signatures included — with some
+    /// additions (the compute-budget instructions) and signatures included — with some
     /// blockhash: what batch sizes are measured on ([`crate::tx::largest_batch`]).
     fn transaction(
         &self,
@@ -565,13 +565,10 @@ impl Transport for RpcTransport {
             .get_account(&CLOCK_SYSVAR)
             .await
             .context("reading the clock sysvar")?;
-        // Clock: slot u64, epoch_start_timestamp i64, epoch u64, leader_schedule_epoch u64, unix_timestamp i64
-        let bytes: [u8; 8] = acc
-            .data
-            .get(32..40)
-            .ok_or_else(|| anyhow!("short clock sysvar"))?
-            .try_into()?;
-        Ok(i64::from_le_bytes(bytes))
+        // a sysvar's account data is its bincode serialization
+        let clock: anchor_lang::prelude::Clock =
+            bincode::deserialize(&acc.data).context("decoding the clock sysvar")?;
+        Ok(clock.unix_timestamp)
     }
 
     async fn token_accounts(&mut self, owner: &Pubkey, mint: &Pubkey) -> Result<Vec<(Pubkey, Account)>> {

@@ -146,26 +146,6 @@ pub fn batches(
     Ok(out)
 }
 
-/// How many [`batches`] the items take, counting no further than `cap`
-/// (enough to compare two ways of sending them).
-pub fn count_batches(
-    len: usize,
-    most: usize,
-    cap: usize,
-    mut fits: impl FnMut(std::ops::Range<usize>) -> Result<bool>,
-) -> Result<usize> {
-    let (mut start, mut count) = (0, 0);
-    while start < len && count < cap {
-        let n = largest_batch((len - start).min(most), |n| fits(start..start + n))?;
-        if n == 0 {
-            bail!("not even one item fits a transaction (item {start} of {len})");
-        }
-        start += n;
-        count += 1;
-    }
-    Ok(count)
-}
-
 /// A lookup table's addresses and metadata from its account, refused unless
 /// the address-lookup-table program owns it (any program could write bytes
 /// that decode as a table; only that program's accounts are tables).
@@ -269,8 +249,6 @@ mod tests {
         let size = |r: std::ops::Range<usize>| r.map(|i| i + 1).sum::<usize>();
         let plan = batches(8, 3, |r| Ok(size(r) <= 10)).unwrap();
         assert_eq!(plan, vec![0..3, 3..5, 5..6, 6..7, 7..8]);
-        assert_eq!(count_batches(8, 3, usize::MAX, |r| Ok(size(r) <= 10)).unwrap(), 5);
-        assert_eq!(count_batches(8, 3, 2, |r| Ok(size(r) <= 10)).unwrap(), 2);
         let err = batches(3, 3, |r| Ok(size(r) <= 1)).unwrap_err();
         assert!(err.to_string().contains("item 1 of 3"), "{err}");
     }

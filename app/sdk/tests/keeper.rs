@@ -28,7 +28,7 @@ async fn demo_bank() -> (BankTransport, coverage_sdk::ix::PoolKeys, [u8; 32]) {
 
 async fn demo_bank_with_mint() -> (BankTransport, coverage_sdk::ix::PoolKeys, [u8; 32], Keypair) {
     let d = Deployment::parse(include_str!("../../../migrations/demo.toml")).unwrap();
-    let mut bank = BankTransport::start(T0 - d.pool.market_opening_delay()).await.unwrap();
+    let mut bank = BankTransport::start(T0 - d.pool.governance_delay()).await.unwrap();
     let (keys, mint_authority, _) = bank.deploy(&d).await.unwrap();
     bank.set_time(T0).await.unwrap();
     (bank, keys, d.markets[0].feed_id().unwrap(), mint_authority)
