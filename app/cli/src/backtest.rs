@@ -62,7 +62,7 @@ pub async fn replay(rows: &[Row], a: &BacktestArgs) -> Result<Outcome> {
         "[pool]\npool_id = 1\ntranches = [{ name = \"all\", weight_bps = 10000 }]\ncooldown_secs = 604800\nwithdraw_window_secs = 172800\nmax_leverage_bps = 10000\nprotocol_fee_bps = 0\n",
     )?;
     // the market is created early enough to be open (past its governance delay) an hour before the first row
-    let created = rows[0].publish_time - 3_600 - deployment.pool.market_opening_delay();
+    let created = rows[0].publish_time - 3_600 - deployment.pool.governance_delay();
     let mut bank = BankTransport::start(created).await?;
     let (keys, _, _) = bank.deploy(&deployment).await?;
     let args = coverage_pool::instructions::CreateMarketArgs {

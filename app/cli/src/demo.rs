@@ -130,7 +130,7 @@ pub async fn play(
     let rows = parse_csv(include_str!("../../../data/usdc-2023-03-svb.csv")).context("the embedded USDC series")?;
     let deployment = Deployment::parse(include_str!("../../../migrations/demo.toml"))?;
 
-    let start = OPEN - deployment.pool.market_opening_delay();
+    let start = OPEN - deployment.pool.governance_delay();
     let mut bank = BankTransport::start(start).await?;
     let (keys, mint_auth, _treasury) = bank.deploy(&deployment).await?;
     say(format!("● {} — pool {} from migrations/demo.toml: {} tranches, {} markets, on an embedded bank running the real program", time(start), keys.pool, deployment.pool.tranches.len(), deployment.markets.len()));

@@ -144,7 +144,7 @@ mod tests {
                 );
             }
         }
-        assert_eq!(counters, 11, "{text}");
+        assert_eq!(counters, 12, "{text}");
         assert!(text.contains("cover_keeper_checks_total 3"), "{text}");
         // a per-market gauge of the last accepted publish time
         assert!(

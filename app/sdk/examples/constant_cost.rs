@@ -202,9 +202,8 @@ fn median(mut v: Vec<u64>) -> u64 {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    if std::env::var_os("RUST_LOG").is_none() {
-        std::env::set_var("RUST_LOG", "off");
-    }
+    // quiet unless RUST_LOG says otherwise, without set_var (the runtime's threads are running)
+    coverage_sdk::bank::quiet_logs("off");
     let mut out = coverage_sdk::bank::redirect_program_logs(false)?;
     let sizes: Vec<usize> = std::env::args().skip(1).map(|a| a.parse()).collect::<Result<_, _>>()?;
     let sizes = if sizes.is_empty() {
@@ -231,7 +230,7 @@ async fn main() -> anyhow::Result<()> {
     let header: Vec<String> = pools.iter().map(|p| format!("{} policies + stakers", p.n)).collect();
     writeln!(
         out,
-        "\n| instruction | accounts | {} | largest / smallest |",
+        "\n| instruction | accounts | {} | largest / at the smallest size |",
         header.join(" | ")
     )?;
     writeln!(out, "|---|---|{}---|", "---|".repeat(pools.len()))?;

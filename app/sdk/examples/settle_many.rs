@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use coverage_pool::state::{Market, MarketStatus};
 use coverage_sdk::keeper::{Keeper, KeeperConfig};
-use coverage_sdk::scenario::{triggered_market_with_policies, COVER};
-use coverage_sdk::transport::{fetch, Transport};
+use coverage_sdk::scenario::{largest_settlement, settlement_table, triggered_market_with_policies, COVER};
+use coverage_sdk::transport::{fetch, RpcTransport, Transport};
 
 macro_rules! report {
     ($out:expr, $($fmt:tt)*) => {{
@@ -20,10 +20,9 @@ macro_rules! report {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    // quiet: solana-program-test logs every instruction unless told otherwise
-    if std::env::var_os("RUST_LOG").is_none() {
-        std::env::set_var("RUST_LOG", "off");
-    }
+    // quiet: solana-program-test logs every instruction unless told otherwise (RUST_LOG);
+    // no set_var, the runtime's threads are running
+    coverage_sdk::bank::quiet_logs("off");
     let mut out = coverage_sdk::bank::redirect_program_logs(false)?;
     let n: usize = std::env::args()
         .nth(1)
@@ -38,6 +37,11 @@ async fn main() -> anyhow::Result<()> {
         s.setup_transactions,
         started.elapsed().as_secs_f64()
     );
+    // the batch sizes, measured on the transactions: v0 through a table as the bank
+    // transport sends it, legacy as the RPC transport would (built offline: nothing is sent)
+    let v0 = largest_settlement(&s.bank, &s, &[settlement_table(&s)])?;
+    let rpc = RpcTransport::new("http://127.0.0.1:9", solana_keypair::Keypair::new());
+    let legacy = largest_settlement(&rpc, &s, &[])?;
     // the keeper's settlement pass (closing the policies afterwards is another matter: counted apart)
     let mut keeper = Keeper::new(
         KeeperConfig {
@@ -70,13 +74,13 @@ async fn main() -> anyhow::Result<()> {
     let table_transactions = used - batches - 1 - tables; // minus settlements, the release, the deactivations
     report!(
         out,
-        "keeper: {used} transactions in {wall:.1} s — {batches} settlements (⌈{n} / 28⌉ = {}), {tables} lookup tables in {table_transactions} transactions, {tables} deactivations, 1 release",
-        n.div_ceil(28)
+        "keeper: {used} transactions in {wall:.1} s — {batches} settlements (⌈{n} / {v0}⌉ = {}), {tables} lookup tables in {table_transactions} transactions, {tables} deactivations, 1 release",
+        n.div_ceil(v0)
     );
     report!(
         out,
-        "        a legacy-only keeper would need ⌈{n} / 12⌉ = {} settlements",
-        n.div_ceil(12)
+        "        a legacy-only keeper would need ⌈{n} / {legacy}⌉ = {} settlements",
+        n.div_ceil(legacy)
     );
     report!(out, "every one of the {n} owners was paid exactly {COVER} once");
     // after the cooldown the next pass closes the tables (rent back)

@@ -211,6 +211,10 @@ pub struct BankTransport {
     pub sent: u64,
     /// Lookup tables created through this transport.
     tables: Vec<Pubkey>,
+    /// Every account a transaction sent through this transport named (the
+    /// bank cannot list accounts by owner: [`Transport::token_accounts`]
+    /// looks here, as `cover localnet` keeps an index).
+    seen: std::collections::BTreeSet<Pubkey>,
 }
 
 impl BankTransport {
@@ -222,6 +226,7 @@ impl BankTransport {
             nonce: 0,
             sent: 0,
             tables: Vec::new(),
+            seen: Default::default(),
         };
         bank.set_time(unix).await?;
         Ok(bank)
@@ -338,10 +343,20 @@ impl BankTransport {
         crate::tx::check(&tx)?;
         let out = self.ctx.banks_client.process_transaction_with_metadata(tx).await?;
         out.result
-            .map_err(|e| anyhow!(crate::errors::explain(&format!("{e:?}"))))?;
+            .map_err(|e| crate::transport::Rejected::explained(&format!("{e:?}")))?;
         self.sent += 1;
-        self.track_new_tables(ixs);
+        self.track(ixs);
         Ok(out.metadata.map(|m| m.compute_units_consumed).unwrap_or(0))
+    }
+
+    /// Remembers the accounts a processed transaction named, and the lookup
+    /// tables it created.
+    fn track(&mut self, ixs: &[Instruction]) {
+        for ix in ixs {
+            self.seen.insert(ix.program_id);
+            self.seen.extend(ix.accounts.iter().map(|m| m.pubkey));
+        }
+        self.track_new_tables(ixs);
     }
 
     /// Remembers the lookup tables `ixs` created.
@@ -357,6 +372,16 @@ impl BankTransport {
                 self.tables.push(ix.accounts[0].pubkey);
             }
         }
+    }
+}
+
+/// A refusal by the bank as [`crate::transport::Rejected`]; a failure to
+/// reach it (its channel, an I/O error) as a plain error.
+fn bank_error(e: solana_program_test::BanksClientError) -> anyhow::Error {
+    use solana_program_test::BanksClientError as E;
+    match e {
+        E::TransactionError(_) | E::SimulationError { .. } => crate::transport::Rejected::explained(&format!("{e:?}")),
+        other => anyhow!("the bank did not answer: {other}"),
     }
 }
 
@@ -386,7 +411,7 @@ impl Transport for BankTransport {
             SendMode::Simulate => {
                 let sim = self.ctx.banks_client.simulate_transaction(tx).await?;
                 match sim.result {
-                    Some(Err(e)) => Err(anyhow!(crate::errors::explain(&format!("{e:?}")))),
+                    Some(Err(e)) => Err(crate::transport::Rejected::explained(&format!("{e:?}"))),
                     _ => Ok("simulated".to_string()),
                 }
             }
@@ -395,9 +420,9 @@ impl Transport for BankTransport {
                     .banks_client
                     .process_transaction(tx)
                     .await
-                    .map_err(|e| anyhow!(crate::errors::explain(&format!("{e:?}"))))?;
+                    .map_err(bank_error)?;
                 self.sent += 1;
-                self.track_new_tables(ixs);
+                self.track(ixs);
                 Ok(sig)
             }
         }
@@ -471,5 +496,25 @@ impl Transport for BankTransport {
     async fn now(&mut self) -> Result<i64> {
         let clock: anchor_lang::prelude::Clock = self.ctx.banks_client.get_sysvar().await?;
         Ok(clock.unix_timestamp)
+    }
+
+    async fn token_accounts(&mut self, owner: &Pubkey, mint: &Pubkey) -> Result<Vec<(Pubkey, Account)>> {
+        use anchor_spl::token_2022::spl_token_2022::{extension::StateWithExtensions, state::Account as TokenAccount};
+        let token_programs = [anchor_spl::token::ID, anchor_spl::token_2022::ID];
+        let mut out = Vec::new();
+        for address in self.seen.clone() {
+            let Some(acc) = self.account(&address).await? else {
+                continue;
+            };
+            if !token_programs.contains(&acc.owner) {
+                continue;
+            }
+            if let Ok(state) = StateWithExtensions::<TokenAccount>::unpack(&acc.data) {
+                if state.base.owner == *owner && state.base.mint == *mint {
+                    out.push((address, acc));
+                }
+            }
+        }
+        Ok(out)
     }
 }

@@ -72,9 +72,10 @@ pub struct PoolConfig {
 }
 
 impl PoolConfig {
-    /// Seconds between a market's creation and its first sale on this pool:
-    /// the governance delay (cooldown + withdraw window + 1 day).
-    pub fn market_opening_delay(&self) -> i64 {
+    /// The governance delay (docs/PROTOCOL.md 3.6: cooldown + withdraw
+    /// window + 1 day): also the seconds between a market's creation and its
+    /// first sale on this pool (`sales_open_at`).
+    pub fn governance_delay(&self) -> i64 {
         coverage_core::staking::WithdrawalTiming {
             cooldown: i64::from(self.cooldown_secs),
             withdraw_window: i64::from(self.withdraw_window_secs),

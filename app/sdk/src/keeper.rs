@@ -16,6 +16,7 @@
 //! the same tick and confirmed before the next; a retry first re-reads the
 //! state, so something that already landed is never sent again.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -29,10 +30,11 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 use serde_json::json;
+use solana_account::Account;
 
 use crate::ix::{self, PoolKeys};
 use crate::pyth::{push_feed_address, PriceUpdate, SPONSORED_SHARD};
-use crate::transport::{fetch, SendMode, Transport};
+use crate::transport::{fetch, is_rejected, SendMode, Transport};
 use crate::{decode, pda};
 use crate::{tables, tx};
 use coverage_core::settlement::MAX_SETTLE_BATCH;
@@ -46,12 +48,17 @@ pub struct Metrics {
     pub ticks: Counter,
     /// `check_trigger` transactions confirmed (or simulated).
     pub checks: Counter,
-    /// `check_trigger` attempts refused by the program.
+    /// `check_trigger` attempts refused by the program (or the runtime); a
+    /// failure to reach the cluster counts in `errors`.
     pub checks_rejected: Counter,
     /// Markets seen triggering.
     pub triggers: Counter,
     /// Policies settled.
     pub policies_settled: Counter,
+    /// Policies left unsettled because their owner's token account cannot
+    /// take the payout (each policy counted once per reason; the log line
+    /// `skip_policy` says which and why).
+    pub policies_skipped: Counter,
     /// `settle_policies` transactions.
     pub settle_batches: Counter,
     /// Reserves released.
@@ -81,6 +88,7 @@ impl Default for Metrics {
             checks_rejected: Counter::default(),
             triggers: Counter::default(),
             policies_settled: Counter::default(),
+            policies_skipped: Counter::default(),
             settle_batches: Counter::default(),
             releases: Counter::default(),
             policies_closed: Counter::default(),
@@ -103,6 +111,11 @@ impl Default for Metrics {
             ),
             ("triggers", "Markets seen triggering", &m.triggers),
             ("policies_settled", "Policies settled", &m.policies_settled),
+            (
+                "policies_skipped",
+                "Policies left unsettled: the owner's token account cannot take the payout",
+                &m.policies_skipped,
+            ),
             ("settle_batches", "settle_policies transactions", &m.settle_batches),
             ("releases", "Reserves released", &m.releases),
             ("policies_closed", "Policies closed", &m.policies_closed),
@@ -193,7 +206,50 @@ pub struct Keeper {
     /// Shared metrics (the metrics server reads them).
     pub metrics: Arc<Metrics>,
     log: LogSink,
+    /// Policies left unsettled, with the reason last reported.
+    skipped: HashMap<Pubkey, String>,
+    /// The keeper's lookup tables: scanned from the cluster once (a
+    /// restarted keeper finds what an earlier run left), then kept up to
+    /// date with what this keeper creates, extends, deactivates and closes,
+    /// so a pass neither rescans nor rebuilds them. `None` until the scan.
+    tables: Option<Vec<KeptTable>>,
 }
+
+/// A lookup table the keeper wrote, as it last left it.
+#[derive(Clone, Debug)]
+struct KeptTable {
+    table: tx::AddressLookupTableAccount,
+    /// Deactivated: waiting for the cooldown before it can be closed.
+    deactivated: bool,
+}
+
+/// Why [`Keeper::settle`] sent nothing: settlement is only for a triggered
+/// market whose reserve has not been released.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NothingToSettle {
+    /// The market has not triggered (it is in this status).
+    NotTriggered { market: Pubkey, status: MarketStatus },
+    /// The market's reserve was released: its claims are over.
+    Released { market: Pubkey },
+}
+
+impl std::fmt::Display for NothingToSettle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotTriggered { market, status } => {
+                write!(
+                    f,
+                    "market {market} has not triggered (status {status:?}): nothing to settle"
+                )
+            }
+            Self::Released { market } => {
+                write!(f, "market {market} is released: its claims are over, nothing to settle")
+            }
+        }
+    }
+}
+
+impl std::error::Error for NothingToSettle {}
 
 impl Keeper {
     /// A keeper logging to `log`.
@@ -202,6 +258,8 @@ impl Keeper {
             cfg,
             metrics: Arc::new(Metrics::default()),
             log,
+            skipped: HashMap::new(),
+            tables: None,
         }
     }
 
@@ -209,14 +267,16 @@ impl Keeper {
         (self.log)(v);
     }
 
-    /// Sends `ixs` and records how long confirmation took.
+    /// Sends `ixs` (through lookup `tables` when there are any) and records
+    /// how long confirmation took.
     async fn send<T: Transport>(
         &self,
         t: &mut T,
         ixs: &[anchor_lang::solana_program::instruction::Instruction],
+        tables: &[tx::AddressLookupTableAccount],
     ) -> Result<String> {
         let started = Instant::now();
-        let sig = t.send(ixs, &[], self.cfg.mode).await?;
+        let sig = t.send_with_tables(ixs, &[], tables, self.cfg.mode).await?;
         self.metrics
             .confirmation_seconds
             .observe(started.elapsed().as_secs_f64());
@@ -259,7 +319,7 @@ impl Keeper {
             self.metrics.observe_market(address, market.last_publish_time);
         }
         if market.status == MarketStatus::Triggered && !market.settlement.released {
-            self.settle(t, keys, address, &market).await?;
+            self.settle(t, keys, address).await?;
             market = fetch(t, address).await?;
             self.release(t, keys, address, &market).await?;
             market = fetch(t, address).await?;
@@ -284,7 +344,7 @@ impl Keeper {
             return Ok(false);
         }
         let ix = ix::check_trigger(address, &market.pool, &feed);
-        match self.send(t, &[ix]).await {
+        match self.send(t, &[ix], &[]).await {
             Ok(sig) => {
                 let after: Market = fetch(t, address).await?;
                 self.metrics.checks.inc();
@@ -299,29 +359,45 @@ impl Keeper {
                 }));
                 Ok(triggered)
             }
-            Err(e) => {
+            // the program refused the observation (stale, too wide, …): said, and the pass goes on
+            Err(e) if is_rejected(&e) => {
                 self.metrics.checks_rejected.inc();
                 self.emit(json!({"level": "warn", "action": "check_trigger", "market": address.to_string(), "publish_time": msg.publish_time, "error": format!("{e:#}")}));
                 Ok(false)
             }
+            // the cluster could not be reached: an error of the pass (`errors`), not a refusal
+            Err(e) => Err(e.context(format!("check_trigger on market {address}"))),
         }
     }
 
     /// Settles every unsettled policy of the market's epoch. Owners are paid
     /// into their associated token accounts, created first where missing, in
-    /// as few transactions as fit. When the policies do not fit one legacy
+    /// as few transactions as fit; a policy whose owner's account cannot take
+    /// the payout is left out and reported ([`Keeper::payout_accounts`]), so
+    /// it never holds up the others. When the policies do not fit one legacy
     /// transaction, the keeper writes them into address lookup tables
     /// ([`crate::tables`]) and settles through v0 transactions, each batch
     /// the largest the transport can send (size and account locks measured on
     /// the transaction itself); the tables are deactivated after the release
-    /// and closed later ([`Keeper::tidy_tables`]).
-    pub async fn settle<T: Transport>(
-        &mut self,
-        t: &mut T,
-        keys: &PoolKeys,
-        address: &Pubkey,
-        market: &Market,
-    ) -> Result<usize> {
+    /// and closed later ([`Keeper::tidy_tables`]). A batch the cluster
+    /// refuses is split until the pair that fails is alone, and that policy
+    /// is skipped and reported. The tables are kept across passes: a later
+    /// pass reuses them, extended with the pairs they do not hold yet.
+    ///
+    /// The market is read first: one that has not triggered, or is released,
+    /// is refused ([`NothingToSettle`]) before anything is sent.
+    pub async fn settle<T: Transport>(&mut self, t: &mut T, keys: &PoolKeys, address: &Pubkey) -> Result<usize> {
+        let market: Market = fetch(t, address).await?;
+        if market.status != MarketStatus::Triggered {
+            return Err(NothingToSettle::NotTriggered {
+                market: *address,
+                status: market.status,
+            }
+            .into());
+        }
+        if market.settlement.released {
+            return Err(NothingToSettle::Released { market: *address }.into());
+        }
         let policies: Vec<(Pubkey, Policy)> = t
             .policies(address, market.policy_count)
             .await?
@@ -331,10 +407,13 @@ impl Keeper {
         if policies.is_empty() {
             return Ok(0);
         }
-        let pairs = self.owner_accounts(t, keys, &policies).await?;
+        let pairs = self.payout_accounts(t, keys, address, &policies).await?;
+        if pairs.is_empty() {
+            return Ok(0);
+        }
         let settle_ix = |batch: &[(Pubkey, Pubkey)]| ix::settle_policies(keys, address, batch);
         // one legacy transaction for all, or lookup tables (never in a dry run: nothing would exist)
-        let all_fit = tx::fits(&t.transaction(&[settle_ix(&pairs)], &[], &[])?) && pairs.len() <= MAX_SETTLE_BATCH;
+        let all_fit = pairs.len() <= MAX_SETTLE_BATCH && tx::fits(&t.transaction(&[settle_ix(&pairs)], &[], &[])?);
         let tables = if all_fit || self.cfg.mode == SendMode::Simulate {
             Vec::new()
         } else {
@@ -345,104 +424,235 @@ impl Keeper {
                 keys.vault(),
                 keys.token_program,
             ];
-            let addresses: Vec<Pubkey> = pairs.iter().flat_map(|(p, a)| [*p, *a]).collect();
-            let made = tables::create(t, &fixed, &addresses).await?;
-            self.metrics.lookup_tables.inc_by(made.len() as u64);
-            self.emit(json!({"level": "info", "action": "lookup_tables", "market": address.to_string(), "tables": made.len(), "addresses": addresses.len()}));
+            let kept = self.kept_tables(t).await?;
+            let existing: Vec<tx::AddressLookupTableAccount> = kept
+                .iter()
+                .filter(|k| !k.deactivated && k.table.addresses.first() == Some(address))
+                .map(|k| k.table.clone())
+                .collect();
+            let reused = existing.len();
+            let (made, created) = tables::ensure(t, existing, &fixed, &pairs).await?;
+            // the cache follows what was created and extended, even if a later send fails
+            let kept = self.tables.get_or_insert_with(Vec::new);
+            kept.retain(|k| !made.iter().any(|m| m.key == k.table.key));
+            kept.extend(made.iter().map(|table| KeptTable {
+                table: table.clone(),
+                deactivated: false,
+            }));
+            self.metrics.lookup_tables.inc_by(created as u64);
+            self.emit(json!({"level": "info", "action": "lookup_tables", "market": address.to_string(), "tables": made.len(), "created": created, "reused": reused, "addresses": 2 * pairs.len()}));
             made
         };
         let mut settled = 0;
-        while settled < pairs.len() {
-            let rest = &pairs[settled..];
-            let n = tx::largest_batch(rest.len().min(MAX_SETTLE_BATCH), |n| {
-                let used = tables::covering(&tables, &rest[..n]);
-                Ok(tx::fits(&t.transaction(&[settle_ix(&rest[..n])], &[], &used)?))
-            })?;
-            anyhow::ensure!(n > 0, "not even one policy fits a settlement transaction");
-            let batch = &rest[..n];
-            let used = tables::covering(&tables, batch);
-            let started = Instant::now();
-            let sig = t
-                .send_with_tables(&[settle_ix(batch)], &[], &used, self.cfg.mode)
-                .await?;
-            self.metrics
-                .confirmation_seconds
-                .observe(started.elapsed().as_secs_f64());
-            settled += n;
-            self.metrics.settle_batches.inc();
-            self.metrics.policies_settled.inc_by(n as u64);
-            self.emit(json!({"level": "info", "action": "settle_policies", "market": address.to_string(), "policies": n, "v0": !used.is_empty(), "signature": sig, "dry_run": self.cfg.mode == SendMode::Simulate}));
+        let plan = tx::batches(pairs.len(), MAX_SETTLE_BATCH, |range| {
+            let used = tables::covering(&tables, &pairs[range.clone()]);
+            Ok(tx::fits(&t.transaction(&[settle_ix(&pairs[range])], &[], &used)?))
+        })?;
+        for planned in plan {
+            // a refused batch is split in halves until the pair that fails is alone
+            let mut pending = vec![planned];
+            while let Some(range) = pending.pop() {
+                let batch = &pairs[range.clone()];
+                let used = tables::covering(&tables, batch);
+                match self.send(t, &[settle_ix(batch)], &used).await {
+                    Ok(sig) => {
+                        settled += batch.len();
+                        self.metrics.settle_batches.inc();
+                        self.metrics.policies_settled.inc_by(batch.len() as u64);
+                        self.emit(json!({"level": "info", "action": "settle_policies", "market": address.to_string(), "policies": batch.len(), "v0": !used.is_empty(), "signature": sig, "dry_run": self.cfg.mode == SendMode::Simulate}));
+                    }
+                    Err(e) if is_rejected(&e) && self.cfg.mode == SendMode::Send => {
+                        // nothing more can pass once the market is released (by anyone)
+                        let now: Market = fetch(t, address).await?;
+                        if now.status != MarketStatus::Triggered || now.settlement.released {
+                            return Ok(settled);
+                        }
+                        if batch.len() > 1 {
+                            let mid = range.start + batch.len() / 2;
+                            pending.push(mid..range.end);
+                            pending.push(range.start..mid);
+                            continue;
+                        }
+                        let (policy, account) = batch[0];
+                        // settled meanwhile by another keeper: nothing to say
+                        let still_owed = match t.account(&policy).await? {
+                            Some(acc) => decode_policy(&acc.data)?.status == PolicyStatus::Active,
+                            None => false,
+                        };
+                        if still_owed {
+                            let owner = policies.iter().find(|(p, _)| *p == policy).map(|(_, x)| x.owner);
+                            self.report_skip(address, &policy, owner, &account, format!("{e:#}"));
+                        }
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
         }
         Ok(settled)
     }
 
-    /// Each policy's owner's associated token account, created where missing
-    /// (as many creations a transaction as fit).
-    async fn owner_accounts<T: Transport>(
+    /// Says once per policy and reason that `policy` was left unsettled.
+    fn report_skip(
+        &mut self,
+        market: &Pubkey,
+        policy: &Pubkey,
+        owner: Option<Pubkey>,
+        account: &Pubkey,
+        reason: String,
+    ) {
+        if self.skipped.get(policy) == Some(&reason) {
+            return;
+        }
+        self.metrics.policies_skipped.inc();
+        self.emit(json!({
+            "level": "warn", "action": "skip_policy", "market": market.to_string(), "policy": policy.to_string(),
+            "owner": owner.map(|o| o.to_string()), "token_account": account.to_string(), "reason": reason,
+        }));
+        self.skipped.insert(*policy, reason);
+    }
+
+    /// The `(policy, token account)` pairs to settle. Each owner's
+    /// associated token account is checked as the program will check it
+    /// (token program, mint, owner) and for a freeze (the transfer would
+    /// fail): a missing one, or an address holding only lamports (sent there
+    /// before the account existed; the idempotent create takes it over), is
+    /// created first, as many a transaction as fit. Where the associated
+    /// account cannot take the payout, any other token account of the owner
+    /// for the mint that can ([`Transport::token_accounts`]) is used; with
+    /// none, the owner's policies are left out and reported
+    /// ([`Metrics::policies_skipped`]): one owner never blocks the others.
+    async fn payout_accounts<T: Transport>(
         &mut self,
         t: &mut T,
         keys: &PoolKeys,
+        market: &Pubkey,
         policies: &[(Pubkey, Policy)],
     ) -> Result<Vec<(Pubkey, Pubkey)>> {
-        let mut pairs = Vec::with_capacity(policies.len());
-        let mut owners = Vec::new();
-        for (p, policy) in policies {
+        let mut owners: Vec<(Pubkey, Pubkey)> = Vec::new();
+        let mut at = std::collections::HashMap::new();
+        for (_, policy) in policies {
             let ata =
                 get_associated_token_address_with_program_id(&policy.owner, &keys.collateral_mint, &keys.token_program);
-            if !owners.iter().any(|(a, _)| *a == ata) {
-                owners.push((ata, policy.owner));
-            }
-            pairs.push((*p, ata));
+            at.entry(policy.owner).or_insert_with(|| {
+                owners.push((policy.owner, ata));
+                ata
+            });
         }
+        // each owner's account for the payout, or why there is none
+        let mut payee: std::collections::HashMap<Pubkey, std::result::Result<Pubkey, (Pubkey, String)>> =
+            std::collections::HashMap::new();
         let mut missing = Vec::new();
         for chunk in owners.chunks(100) {
-            let atas: Vec<Pubkey> = chunk.iter().map(|(a, _)| *a).collect();
-            for ((_, owner), acc) in chunk.iter().zip(t.accounts(&atas).await?) {
-                if acc.is_none() {
-                    missing.push(
-                        spl_associated_token_account::instruction::create_associated_token_account_idempotent(
-                            &t.payer(),
-                            owner,
-                            &keys.collateral_mint,
-                            &keys.token_program,
-                        ),
-                    );
+            let atas: Vec<Pubkey> = chunk.iter().map(|(_, a)| *a).collect();
+            for ((owner, ata), acc) in chunk.iter().zip(t.accounts(&atas).await?) {
+                match check_payout_account(acc.as_ref(), keys, owner) {
+                    PayoutAccount::Ready => {
+                        payee.insert(*owner, Ok(*ata));
+                    }
+                    PayoutAccount::Missing => {
+                        missing.push(
+                            spl_associated_token_account::instruction::create_associated_token_account_idempotent(
+                                &t.payer(),
+                                owner,
+                                &keys.collateral_mint,
+                                &keys.token_program,
+                            ),
+                        );
+                        payee.insert(*owner, Ok(*ata));
+                    }
+                    PayoutAccount::Unusable(why) => {
+                        let other = t
+                            .token_accounts(owner, &keys.collateral_mint)
+                            .await?
+                            .into_iter()
+                            .filter(|(_, a)| check_payout_account(Some(a), keys, owner) == PayoutAccount::Ready)
+                            .map(|(address, _)| address)
+                            .min();
+                        payee.insert(*owner, other.ok_or((*ata, why)));
+                    }
                 }
             }
         }
-        let mut done = 0;
-        while done < missing.len() {
-            let rest = &missing[done..];
-            // a creation runs several instructions: the trace limit comes before the size
-            let most = rest
-                .len()
-                .min(tx::MAX_INSTRUCTION_TRACE / tx::CREATE_TOKEN_ACCOUNT_TRACE);
-            let n = tx::largest_batch(most, |n| Ok(tx::fits(&t.transaction(&rest[..n], &[], &[])?)))?;
-            anyhow::ensure!(n > 0, "not even one token account creation fits a transaction");
-            self.send(t, &rest[..n]).await?;
-            done += n;
+        // a creation runs several instructions: the trace limit comes before the size
+        let plan = tx::batches(missing.len(), tx::MAX_TOKEN_ACCOUNT_CREATIONS, |range| {
+            Ok(tx::fits(&t.transaction(&missing[range], &[], &[])?))
+        })?;
+        for range in plan {
+            self.send(t, &missing[range], &[]).await?;
+        }
+        let mut pairs = Vec::with_capacity(policies.len());
+        for (p, policy) in policies {
+            match &payee[&policy.owner] {
+                Ok(account) => pairs.push((*p, *account)),
+                Err((ata, why)) => {
+                    let why = format!("the owner's token account {ata} cannot take the payout: {why}");
+                    self.report_skip(market, p, Some(policy.owner), ata, why);
+                }
+            }
         }
         Ok(pairs)
+    }
+
+    /// The keeper's lookup tables: scanned from the cluster on first use
+    /// (tables whose authority is the payer: a restarted keeper finds what an
+    /// earlier run left), from the cache afterwards.
+    async fn kept_tables<T: Transport>(&mut self, t: &mut T) -> Result<&mut Vec<KeptTable>> {
+        if self.tables.is_none() {
+            let payer = t.payer();
+            let found = t.lookup_tables(&payer).await?;
+            let kept = found
+                .into_iter()
+                .map(|(table, meta)| KeptTable {
+                    table,
+                    deactivated: meta.deactivation_slot != u64::MAX,
+                })
+                .collect();
+            self.tables = Some(kept);
+        }
+        Ok(self.tables.get_or_insert_with(Vec::new))
     }
 
     /// Deactivates the keeper's lookup tables of markets whose settlement is
     /// over (released), and closes deactivated ones once the cluster allows
     /// (the deactivation slot has left the SlotHashes sysvar), rent back to
-    /// the keeper. Tables are found on chain (their first address is the
-    /// market), so a restarted keeper tidies up what an earlier run left.
+    /// the keeper. Tables are scanned once ([`Keeper::kept_tables`]: their
+    /// first address is the market), so a restarted keeper tidies up what an
+    /// earlier run left; later passes read only the deactivated tables.
     pub async fn tidy_tables<T: Transport>(&mut self, t: &mut T) -> Result<()> {
         if self.cfg.mode == SendMode::Simulate {
             return Ok(());
         }
         let payer = t.payer();
+        let kept = self.kept_tables(t).await?.clone();
+        if kept.is_empty() {
+            return Ok(());
+        }
         let slot = t.slot().await?;
         let slot_hashes = t
             .account(&tables::SLOT_HASHES_SYSVAR)
             .await?
             .map(|a| a.data)
             .unwrap_or_default();
-        for (table, meta) in t.lookup_tables(&payer).await? {
-            let Some(market_address) = table.addresses.first() else {
+        for k in kept {
+            let key = k.table.key;
+            if k.deactivated {
+                let meta = match t.account(&key).await? {
+                    Some(acc) => tx::decode_table_account(key, &acc)?.1,
+                    // closed already (by an earlier run whose confirmation was lost)
+                    None => {
+                        self.forget_table(&key);
+                        continue;
+                    }
+                };
+                if tables::closable(&meta, slot, &slot_hashes) {
+                    self.send(t, &[tables::close(&key, &payer)], &[]).await?;
+                    self.forget_table(&key);
+                    self.metrics.lookup_tables_closed.inc();
+                    self.emit(json!({"level": "info", "action": "close_lookup_table", "table": key.to_string()}));
+                }
+                continue;
+            }
+            let Some(market_address) = k.table.addresses.first() else {
                 continue;
             };
             let Some(acc) = t.account(market_address).await? else {
@@ -454,21 +664,22 @@ impl Keeper {
             if market.pool != self.cfg.pool {
                 continue;
             }
-            let done = market.status != MarketStatus::Triggered || market.settlement.released;
-            if meta.deactivation_slot == u64::MAX {
-                if done {
-                    self.send(t, &[tables::deactivate(&table.key, &payer)]).await?;
-                    self.emit(
-                        json!({"level": "info", "action": "deactivate_lookup_table", "table": table.key.to_string()}),
-                    );
+            if market.status != MarketStatus::Triggered || market.settlement.released {
+                self.send(t, &[tables::deactivate(&key, &payer)], &[]).await?;
+                if let Some(k) = self.tables.iter_mut().flatten().find(|k| k.table.key == key) {
+                    k.deactivated = true;
                 }
-            } else if tables::closable(&meta, slot, &slot_hashes) {
-                self.send(t, &[tables::close(&table.key, &payer)]).await?;
-                self.metrics.lookup_tables_closed.inc();
-                self.emit(json!({"level": "info", "action": "close_lookup_table", "table": table.key.to_string()}));
+                self.emit(json!({"level": "info", "action": "deactivate_lookup_table", "table": key.to_string()}));
             }
         }
         Ok(())
+    }
+
+    /// Drops a closed table from the cache.
+    fn forget_table(&mut self, key: &Pubkey) {
+        if let Some(kept) = self.tables.as_mut() {
+            kept.retain(|k| k.table.key != *key);
+        }
     }
 
     /// Releases the reserve when every eligible policy is settled or the claim window has passed.
@@ -487,13 +698,14 @@ impl Keeper {
         if s.settled_cover < s.eligible_cover && now <= s.claim_deadline {
             return Ok(false);
         }
-        let sig = self.send(t, &[ix::release_reserve(&keys.pool, address)]).await?;
+        let sig = self.send(t, &[ix::release_reserve(&keys.pool, address)], &[]).await?;
         self.metrics.releases.inc();
         self.emit(json!({"level": "info", "action": "release_reserve", "market": address.to_string(), "returned": s.reserve_left, "signature": sig, "dry_run": self.cfg.mode == SendMode::Simulate}));
         Ok(true)
     }
 
-    /// Closes finished policies of the market (rent to their owners).
+    /// Closes finished policies of the market (rent to their owners), as
+    /// many a transaction as fit.
     pub async fn close_finished<T: Transport>(
         &mut self,
         t: &mut T,
@@ -501,26 +713,93 @@ impl Keeper {
         market: &Market,
     ) -> Result<usize> {
         let now = t.now().await?;
-        let policies = t.policies(address, market.policy_count).await?;
+        let closable: Vec<(Pubkey, Pubkey)> = t
+            .policies(address, market.policy_count)
+            .await?
+            .into_iter()
+            .filter(|(_, policy)| {
+                // the program's own rule: never close a policy a late report could still make eligible
+                coverage_core::policy::policy_closable(
+                    policy.status == PolicyStatus::Settled,
+                    policy.epoch,
+                    policy.end_time,
+                    &market.claims(),
+                    now,
+                )
+            })
+            .map(|(p, policy)| (p, policy.owner))
+            .collect();
+        let ixs: Vec<_> = closable
+            .iter()
+            .map(|(p, owner)| ix::close_policy(owner, p, address))
+            .collect();
+        // each close is one instruction (no CPI): the trace left after the budget bounds a batch
+        let plan = tx::batches(
+            ixs.len(),
+            tx::MAX_INSTRUCTION_TRACE - tx::BUDGET_INSTRUCTIONS,
+            |range| Ok(tx::fits(&t.transaction(&ixs[range], &[], &[])?)),
+        )?;
         let mut closed = 0;
-        for (p, policy) in policies {
-            // the program's own rule: never close a policy a late report could still make eligible
-            let closable = coverage_core::policy::policy_closable(
-                policy.status == PolicyStatus::Settled,
-                policy.epoch,
-                policy.end_time,
-                &market.claims(),
-                now,
-            );
-            if !closable {
-                continue;
+        for range in plan {
+            let sig = self.send(t, &ixs[range.clone()], &[]).await?;
+            closed += range.len();
+            self.metrics.policies_closed.inc_by(range.len() as u64);
+            for (p, owner) in &closable[range] {
+                self.emit(json!({"level": "info", "action": "close_policy", "policy": p.to_string(), "owner": owner.to_string(), "signature": sig, "dry_run": self.cfg.mode == SendMode::Simulate}));
             }
-            let sig = self.send(t, &[ix::close_policy(&policy.owner, &p, address)]).await?;
-            closed += 1;
-            self.metrics.policies_closed.inc();
-            self.emit(json!({"level": "info", "action": "close_policy", "policy": p.to_string(), "owner": policy.owner.to_string(), "signature": sig, "dry_run": self.cfg.mode == SendMode::Simulate}));
         }
         Ok(closed)
+    }
+}
+
+/// What an owner's associated-token-account address holds for a payout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PayoutAccount {
+    /// A token account of the pool's token program and mint, owned by the
+    /// policy's owner, not frozen: `settle_policies` pays into it.
+    Ready,
+    /// Nothing, or only lamports (system-owned, no data: sent to the address
+    /// before the account existed): the idempotent create makes it.
+    Missing,
+    /// Something the payout cannot go to, and why.
+    Unusable(String),
+}
+
+/// Checks `acc` as `settle_policies` will check the token account it pays
+/// `owner` into (the pool's token program, collateral mint, the policy's
+/// owner), and that the token program will not refuse the transfer (frozen).
+pub fn check_payout_account(acc: Option<&Account>, keys: &PoolKeys, owner: &Pubkey) -> PayoutAccount {
+    use anchor_spl::token_2022::spl_token_2022::extension::StateWithExtensions;
+    use anchor_spl::token_2022::spl_token_2022::state::{Account as TokenAccount, AccountState};
+    let Some(acc) = acc else {
+        return PayoutAccount::Missing;
+    };
+    if acc.owner == anchor_lang::system_program::ID && acc.data.is_empty() {
+        return PayoutAccount::Missing;
+    }
+    if acc.owner != keys.token_program {
+        return PayoutAccount::Unusable(format!(
+            "owned by program {}, not the pool's token program {}",
+            acc.owner, keys.token_program
+        ));
+    }
+    let Ok(state) = StateWithExtensions::<TokenAccount>::unpack(&acc.data) else {
+        return PayoutAccount::Unusable("not a token account".to_string());
+    };
+    let a = state.base;
+    if a.mint != keys.collateral_mint {
+        return PayoutAccount::Unusable(format!(
+            "an account of mint {}, not the pool's collateral {}",
+            a.mint, keys.collateral_mint
+        ));
+    }
+    if a.owner != *owner {
+        return PayoutAccount::Unusable(format!("owned by {}, not the policy's owner {owner}", a.owner));
+    }
+    match a.state {
+        AccountState::Initialized => PayoutAccount::Ready,
+        AccountState::Frozen => PayoutAccount::Unusable("frozen by the mint's freeze authority".to_string()),
+        AccountState::Uninitialized => PayoutAccount::Unusable("not initialized".to_string()),
     }
 }
 

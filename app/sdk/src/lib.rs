@@ -31,8 +31,6 @@ use anchor_lang::{AccountDeserialize, Result};
 /// version, bump, status): the `getProgramAccounts` memcmp filter for a
 /// market's policies.
 pub const POLICY_MARKET_OFFSET: usize = 8 + 3;
-/// Byte offset of `Policy::owner`: the filter for an owner's policies.
-pub const POLICY_OWNER_OFFSET: usize = POLICY_MARKET_OFFSET + 32;
 
 /// Decodes any of the program's accounts (checks the discriminator).
 pub fn decode<T: AccountDeserialize>(data: &[u8]) -> Result<T> {
@@ -46,7 +44,7 @@ mod offsets {
     use coverage_pool::state::{Policy, PolicyStatus};
 
     #[test]
-    fn policy_filter_offsets_point_at_the_market_and_the_owner() {
+    fn the_policy_filter_offset_points_at_the_market() {
         let (market, owner) = (Pubkey::new_unique(), Pubkey::new_unique());
         let policy = Policy {
             version: 1,
@@ -66,7 +64,6 @@ mod offsets {
         let mut data = Vec::new();
         policy.try_serialize(&mut data).unwrap();
         assert_eq!(&data[super::POLICY_MARKET_OFFSET..][..32], market.as_ref());
-        assert_eq!(&data[super::POLICY_OWNER_OFFSET..][..32], owner.as_ref());
         assert_eq!(data.len(), 8 + <Policy as anchor_lang::Space>::INIT_SPACE);
     }
 }

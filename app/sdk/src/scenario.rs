@@ -83,7 +83,7 @@ pub async fn triggered_market_with_policies(n: usize) -> Result<Settlement> {
 /// before [`OPEN`] and the clock at [`OPEN`] (its markets open). Returns the
 /// bank, the pool and the collateral's mint authority.
 pub async fn open_pool(d: &Deployment) -> Result<(BankTransport, PoolKeys, Keypair)> {
-    let mut bank = BankTransport::start(OPEN - d.pool.market_opening_delay()).await?;
+    let mut bank = BankTransport::start(OPEN - d.pool.governance_delay()).await?;
     let (keys, mint_authority, _) = bank.deploy(d).await?;
     bank.set_time(OPEN).await?;
     Ok((bank, keys, mint_authority))
@@ -232,6 +232,43 @@ pub async fn add_stakers(
     Ok(out)
 }
 
+/// The largest `settle_policies` batch of `s`'s policies that `t` would
+/// send through `tables` (none: a legacy transaction), measured on the
+/// transaction itself (what the README's batch sizes come from).
+pub fn largest_settlement<T: Transport>(
+    t: &T,
+    s: &Settlement,
+    tables: &[tx::AddressLookupTableAccount],
+) -> Result<usize> {
+    let pairs: Vec<(Pubkey, Pubkey)> = s.policies.iter().zip(&s.owners).map(|(p, (_, a))| (*p, *a)).collect();
+    tx::largest_batch(pairs.len(), |n| {
+        Ok(tx::fits(&t.transaction(
+            &[ix::settle_policies(&s.keys, &s.market, &pairs[..n])],
+            &[],
+            tables,
+        )?))
+    })
+}
+
+/// A lookup table (not on chain) holding `s`'s settlement accounts as the
+/// keeper writes them: the fixed accounts, then each (policy, token account).
+pub fn settlement_table(s: &Settlement) -> tx::AddressLookupTableAccount {
+    let mut addresses = vec![
+        s.market,
+        s.keys.pool,
+        s.keys.collateral_mint,
+        s.keys.vault(),
+        s.keys.token_program,
+    ];
+    for (p, (_, a)) in s.policies.iter().zip(&s.owners) {
+        addresses.extend([*p, *a]);
+    }
+    tx::AddressLookupTableAccount {
+        key: Pubkey::new_unique(),
+        addresses,
+    }
+}
+
 /// Sends `ixs` in order, as many a transaction as fit; `signers(range)`
 /// gives the extra signers of the instructions in `range`.
 async fn send_in_batches<'a>(
@@ -239,21 +276,17 @@ async fn send_in_batches<'a>(
     ixs: &[anchor_lang::solana_program::instruction::Instruction],
     signers: impl Fn(std::ops::Range<usize>) -> Vec<&'a Keypair>,
 ) -> Result<()> {
-    let mut done = 0;
-    while done < ixs.len() {
-        // every instruction here runs a few more by CPI: stay well inside the trace limit
-        let rest = (ixs.len() - done).min(tx::MAX_INSTRUCTION_TRACE / tx::CREATE_TOKEN_ACCOUNT_TRACE);
-        let n = tx::largest_batch(rest, |n| {
-            Ok(tx::fits(&bank.transaction(
-                &ixs[done..done + n],
-                &signers(done..done + n),
-                &[],
-            )?))
-        })?;
-        ensure!(n > 0, "not even one instruction fits a transaction");
-        bank.send(&ixs[done..done + n], &signers(done..done + n), SendMode::Send)
-            .await?;
-        done += n;
+    // every instruction here runs a few more by CPI (a token-account creation up
+    // to 7): stay inside the trace limit
+    let plan = tx::batches(ixs.len(), tx::MAX_TOKEN_ACCOUNT_CREATIONS, |range| {
+        Ok(tx::fits(&bank.transaction(
+            &ixs[range.clone()],
+            &signers(range),
+            &[],
+        )?))
+    })?;
+    for range in plan {
+        bank.send(&ixs[range.clone()], &signers(range), SendMode::Send).await?;
     }
     Ok(())
 }

@@ -8,10 +8,12 @@
 //!
 //! What a table costs: writing an address into it takes the same 32 bytes of
 //! a transaction as naming it in a legacy transaction, so for addresses used
-//! once the tables add transactions rather than save them. What they save is
-//! the sequential part: settlement transactions all write the pool and the
-//! market and run one after another, while a table's extensions touch only
-//! the table. The measured figures are in the README.
+//! once the tables add transactions rather than save them, the extensions
+//! being sent one after another like the settlements. What they cut is the
+//! number of settlement transactions (each writes the pool and the market).
+//! The measured figures, and the command, are in the README. Tables are
+//! written once per set of accounts and reused ([`ensure`]): a later pass
+//! extends them with what they do not hold yet.
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
@@ -37,9 +39,23 @@ pub async fn create<T: Transport>(
     fixed: &[Pubkey],
     addresses: &[Pubkey],
 ) -> Result<Vec<AddressLookupTableAccount>> {
+    let mut made = Vec::new();
+    let last_extended = create_unwaited(t, fixed, addresses, &mut made).await?;
+    // addresses extended in a slot are usable from the next one
+    t.wait_past_slot(last_extended).await?;
+    Ok(made)
+}
+
+/// [`create`] without the wait: pushes the tables onto `made` and returns the
+/// slot of the last extension.
+async fn create_unwaited<T: Transport>(
+    t: &mut T,
+    fixed: &[Pubkey],
+    addresses: &[Pubkey],
+    made: &mut Vec<AddressLookupTableAccount>,
+) -> Result<u64> {
     let authority = t.payer();
     let per_table = (TABLE_CAPACITY - fixed.len()) / 2 * 2;
-    let mut made = Vec::new();
     let mut last_extended = 0;
     let mut last_recent = None;
     for run in addresses.chunks(per_table) {
@@ -54,42 +70,97 @@ pub async fn create<T: Transport>(
         }
         last_recent = Some(recent);
         let (create_ix, table) = alt::create_lookup_table(authority, authority, recent);
-        let mut written = 0;
-        let mut first = true;
-        while written < entries.len() {
-            let rest = &entries[written..];
-            let batch = |n: usize| -> Vec<Instruction> {
-                let extend = alt::extend_lookup_table(table, authority, Some(authority), rest[..n].to_vec());
-                if first {
-                    vec![create_ix.clone(), extend]
-                } else {
-                    vec![extend]
-                }
-            };
-            let most = rest.len().min(tx::MAX_ACCOUNT_LOCKS);
-            let n = tx::largest_batch(most, |n| Ok(tx::fits(&t.transaction(&batch(n), &[], &[])?)))?;
-            anyhow::ensure!(n > 0, "not even one address fits a lookup-table extension");
-            t.send(&batch(n), &[], SendMode::Send).await?;
-            written += n;
-            first = false;
-        }
-        // the slot the last extension landed in, as the table records it: the
-        // current slot may be later, and a ledger that makes blocks only for
-        // transactions (cover localnet) would never pass it
-        let account = t
-            .account(&table)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("lookup table {table} not found after its creation"))?;
-        let (_, meta) = tx::decode_table(table, &account.data)?;
-        last_extended = last_extended.max(meta.last_extended_slot);
+        let slot = write(t, &table, Some(create_ix), &entries).await?;
+        last_extended = last_extended.max(slot);
         made.push(AddressLookupTableAccount {
             key: table,
             addresses: entries,
         });
     }
+    Ok(last_extended)
+}
+
+/// Writes `entries` into `table` (created by `create_ix` in the first
+/// transaction when given), as many a transaction as fit, and returns the
+/// slot of the last extension as the table records it.
+async fn write<T: Transport>(
+    t: &mut T,
+    table: &Pubkey,
+    create_ix: Option<Instruction>,
+    entries: &[Pubkey],
+) -> Result<u64> {
+    let authority = t.payer();
+    let batch = |range: std::ops::Range<usize>| -> Vec<Instruction> {
+        let extend = alt::extend_lookup_table(*table, authority, Some(authority), entries[range.clone()].to_vec());
+        match (&create_ix, range.start) {
+            (Some(create), 0) => vec![create.clone(), extend],
+            _ => vec![extend],
+        }
+    };
+    let plan = tx::batches(entries.len(), tx::MAX_ACCOUNT_LOCKS, |range| {
+        Ok(tx::fits(&t.transaction(&batch(range), &[], &[])?))
+    })?;
+    for range in plan {
+        t.send(&batch(range), &[], SendMode::Send).await?;
+    }
+    // the slot the last extension landed in, as the table records it: the
+    // current slot may be later, and a ledger that makes blocks only for
+    // transactions (cover localnet) would never pass it
+    let account = t
+        .account(table)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("lookup table {table} not found after its creation"))?;
+    let (_, meta) = tx::decode_table_account(*table, &account)?;
+    Ok(meta.last_extended_slot)
+}
+
+/// Lookup tables holding every `(policy, token account)` pair of `pairs`
+/// next to the settlement's `fixed` accounts, reusing `existing` (tables
+/// written earlier for the same `fixed` accounts, each starting with them):
+/// pairs no table holds yet are appended to the last table while it has
+/// room, then to new tables. Returns the tables, usable once this returns,
+/// and how many were created.
+pub async fn ensure<T: Transport>(
+    t: &mut T,
+    mut existing: Vec<AddressLookupTableAccount>,
+    fixed: &[Pubkey],
+    pairs: &[(Pubkey, Pubkey)],
+) -> Result<(Vec<AddressLookupTableAccount>, usize)> {
+    existing.retain(|table| table.addresses.starts_with(fixed));
+    // a pair is held when one table holds both its addresses: a batch is
+    // compiled against the tables holding its policies ([`covering`])
+    let held = |tables: &[AddressLookupTableAccount], (p, a): &(Pubkey, Pubkey)| {
+        tables
+            .iter()
+            .any(|table| table.addresses.contains(p) && table.addresses.contains(a))
+    };
+    let missing: Vec<Pubkey> = pairs
+        .iter()
+        .filter(|pair| !held(&existing, pair))
+        .flat_map(|(p, a)| [*p, *a])
+        .collect();
+    if missing.is_empty() {
+        return Ok((existing, 0));
+    }
+    let mut last_extended = 0;
+    let mut rest = &missing[..];
+    if let Some(last) = existing.last_mut() {
+        let room = (TABLE_CAPACITY - last.addresses.len().min(TABLE_CAPACITY)) / 2 * 2;
+        let now = &rest[..room.min(rest.len())];
+        if !now.is_empty() {
+            last_extended = write(t, &last.key, None, now).await?;
+            last.addresses.extend_from_slice(now);
+            rest = &rest[now.len()..];
+        }
+    }
+    let before = existing.len();
+    if !rest.is_empty() {
+        last_extended = last_extended.max(create_unwaited(t, fixed, rest, &mut existing).await?);
+    }
     // addresses extended in a slot are usable from the next one
     t.wait_past_slot(last_extended).await?;
-    Ok(made)
+    let created = existing.len() - before;
+    Ok((existing, created))
 }
 
 /// The tables that hold the accounts of `pairs` (a settlement batch): the

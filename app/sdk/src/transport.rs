@@ -18,6 +18,36 @@ use solana_transaction::versioned::VersionedTransaction;
 /// The clock sysvar's address.
 pub const CLOCK_SYSVAR: Pubkey = anchor_lang::pubkey!("SysvarC1ock11111111111111111111111111111111");
 
+/// A transaction the cluster refused: a program's or the runtime's error in
+/// its simulation or its execution, as opposed to a failure to reach the
+/// cluster (an HTTP error, a timeout), after which the same transaction may
+/// still pass. Both transports return it (inside `anyhow::Error`; see
+/// [`is_rejected`]); the keeper counts these apart and isolates them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected(pub String);
+
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Rejected {}
+
+impl Rejected {
+    /// The refusal `text` says, with the program's error named
+    /// ([`crate::errors::explain`]).
+    pub fn explained(text: &str) -> anyhow::Error {
+        anyhow::Error::new(Rejected(crate::errors::explain(text)))
+    }
+}
+
+/// Whether `e` is a refusal by the cluster ([`Rejected`]) rather than a
+/// failure to reach it.
+pub fn is_rejected(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<Rejected>().is_some())
+}
+
 /// How a transaction is sent.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SendMode {
@@ -64,7 +94,7 @@ pub trait Transport {
     ) -> Result<String>;
 
     /// The transaction this transport would send for `ixs` — its own
-    /// additions (compute budget, memo) and signatures included — with some
+    /// additions (the compute-budget instructions) and signatures included — with some
     /// blockhash: what batch sizes are measured on ([`crate::tx::largest_batch`]).
     fn transaction(
         &self,
@@ -88,6 +118,15 @@ pub trait Transport {
 
     /// The cluster's unix time.
     async fn now(&mut self) -> Result<i64>;
+
+    /// The token accounts of `owner` for `mint`, with their data: where a
+    /// payout can go when the owner's associated token account cannot take
+    /// it (`settle_policies` accepts any token account of the owner for the
+    /// pool's mint). Empty when the transport cannot list accounts by owner.
+    async fn token_accounts(&mut self, owner: &Pubkey, mint: &Pubkey) -> Result<Vec<(Pubkey, Account)>> {
+        let _ = (owner, mint);
+        Ok(Vec::new())
+    }
 
     /// Every policy of `market` (ids `0..policy_count`), with its address.
     async fn policies(&mut self, market: &Pubkey, policy_count: u64) -> Result<Vec<(Pubkey, Policy)>> {
@@ -152,8 +191,26 @@ pub struct RpcTransport {
     /// margin_bps / 10 000)` plus [`CU_FLOOR_MARGIN`] (priority fees are
     /// charged on the limit requested, so it follows the transaction).
     pub compute_unit_margin_bps: u32,
-    /// Attempts per transaction (each with a fresh blockhash).
+    /// Attempts per transaction. After a send whose outcome is unknown (a
+    /// timeout) the same signed transaction is sent again while its blockhash
+    /// is valid; a new one is signed only once the cluster says the earlier
+    /// one did not land and never can.
     pub max_attempts: u32,
+}
+
+/// What became of a transaction sent with an unknown outcome (a timeout, a
+/// lost connection).
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    /// It landed and succeeded.
+    Landed,
+    /// It landed and failed (the program's or the runtime's error).
+    Failed(String),
+    /// Not seen yet and its blockhash is valid: it may still land, so it is
+    /// sent again as it is (the same signature lands at most once).
+    Pending,
+    /// Not seen and its blockhash expired: it can never land.
+    Expired,
 }
 
 /// How long a send waits for a new blockhash when an identical transaction
@@ -178,7 +235,7 @@ pub fn compute_unit_limit(used: u64, margin_bps: u32) -> u32 {
 }
 
 /// `ixs` after a compute-unit limit and a priority fee (what every transport
-/// sends first).
+/// sends first: [`crate::tx::BUDGET_INSTRUCTIONS`] instructions).
 pub(crate) fn with_budget(limit: u32, micro_lamports: u64, ixs: &[Instruction]) -> Vec<Instruction> {
     use solana_compute_budget_interface::ComputeBudgetInstruction;
     let mut all = vec![
@@ -232,11 +289,19 @@ impl RpcTransport {
     }
 
     fn with_payer(url: &str, payer: Option<Keypair>) -> Self {
-        Self {
-            client: solana_rpc_client::nonblocking::rpc_client::RpcClient::new_with_commitment(
+        Self::with_client(
+            solana_rpc_client::nonblocking::rpc_client::RpcClient::new_with_commitment(
                 url.to_string(),
                 solana_commitment_config::CommitmentConfig::confirmed(),
             ),
+            payer,
+        )
+    }
+
+    /// A transport over `client` (any `RpcSender`: a test's scripted node).
+    pub fn with_client(client: solana_rpc_client::nonblocking::rpc_client::RpcClient, payer: Option<Keypair>) -> Self {
+        Self {
+            client,
             payer,
             priority_fee_cap: 100_000,
             compute_unit_margin_bps: 1_000,
@@ -261,6 +326,36 @@ impl RpcTransport {
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
+    }
+
+    /// What became of `tx`, sent with an unknown outcome. Its blockhash is
+    /// read first: a transaction the cluster has not seen once its blockhash
+    /// expired can never land, so only then may another be signed.
+    async fn outcome(&self, tx: &VersionedTransaction) -> Result<Outcome> {
+        let valid = self
+            .client
+            .is_blockhash_valid(
+                tx.message.recent_blockhash(),
+                solana_commitment_config::CommitmentConfig::processed(),
+            )
+            .await?;
+        let status = self
+            .client
+            .get_signature_statuses_with_history(&tx.signatures[..1])
+            .await?
+            .value
+            .pop()
+            .flatten();
+        Ok(match status {
+            Some(s) => match s.err {
+                Some(e) => Outcome::Failed(e.to_string()),
+                None if s.satisfies_commitment(self.client.commitment()) => Outcome::Landed,
+                // processed, not yet confirmed: sending it again is harmless
+                None => Outcome::Pending,
+            },
+            None if valid => Outcome::Pending,
+            None => Outcome::Expired,
+        })
     }
 
     async fn priority_fee(&self, ixs: &[Instruction]) -> u64 {
@@ -314,67 +409,89 @@ impl Transport for RpcTransport {
         // signatures this call sent, and a blockhash an identical transaction already used
         let mut sent = Vec::new();
         let mut used_blockhash = None;
+        // a transaction sent whose outcome is unknown and whose blockhash is still
+        // valid: sent again as it is, never re-signed, so it lands at most once
+        let mut again: Option<VersionedTransaction> = None;
         for _ in 0..self.max_attempts.max(1) {
-            let blockhash = match used_blockhash.take() {
-                Some(used) => self.blockhash_after(&used).await?,
-                None => self.client.get_latest_blockhash().await?,
+            let tx = match again.take() {
+                Some(tx) => tx,
+                None => {
+                    let blockhash = match used_blockhash.take() {
+                        Some(used) => self.blockhash_after(&used).await?,
+                        None => self.client.get_latest_blockhash().await?,
+                    };
+                    // simulate with the most a transaction may use, then ask for what it used plus a margin
+                    let probe = crate::tx::build(
+                        &payer,
+                        &with_budget(MAX_COMPUTE_UNITS, fee, ixs),
+                        signers,
+                        tables,
+                        blockhash,
+                    )?;
+                    crate::tx::check(&probe)?;
+                    let sim = self
+                        .client
+                        .simulate_transaction_with_config(
+                            &probe,
+                            solana_rpc_client_types::config::RpcSimulateTransactionConfig {
+                                sig_verify: false,
+                                commitment: Some(self.client.commitment()),
+                                ..Default::default()
+                            },
+                        )
+                        .await?;
+                    if let Some(err) = sim.value.err {
+                        return Err(Rejected::explained(&format!(
+                            "simulation failed: {err:?}; logs: {:?}",
+                            sim.value.logs.unwrap_or_default()
+                        )));
+                    }
+                    if mode == SendMode::Simulate {
+                        return Ok("simulated".to_string());
+                    }
+                    let used = sim.value.units_consumed.unwrap_or(u64::from(MAX_COMPUTE_UNITS));
+                    let limit = compute_unit_limit(used, self.compute_unit_margin_bps);
+                    let tx = crate::tx::build(&payer, &with_budget(limit, fee, ixs), signers, tables, blockhash)?;
+                    crate::tx::check(&tx)?;
+                    tx
+                }
             };
-            // simulate with the most a transaction may use, then ask for what it used plus a margin
-            let probe = crate::tx::build(
-                &payer,
-                &with_budget(MAX_COMPUTE_UNITS, fee, ixs),
-                signers,
-                tables,
-                blockhash,
-            )?;
-            crate::tx::check(&probe)?;
-            let sim = self
-                .client
-                .simulate_transaction_with_config(
-                    &probe,
-                    solana_rpc_client_types::config::RpcSimulateTransactionConfig {
-                        sig_verify: false,
-                        commitment: Some(self.client.commitment()),
-                        ..Default::default()
-                    },
-                )
-                .await?;
-            if let Some(err) = sim.value.err {
-                return Err(anyhow!(crate::errors::explain(&format!(
-                    "simulation failed: {err:?}; logs: {:?}",
-                    sim.value.logs.unwrap_or_default()
-                ))));
-            }
-            if mode == SendMode::Simulate {
-                return Ok("simulated".to_string());
-            }
-            let used = sim.value.units_consumed.unwrap_or(u64::from(MAX_COMPUTE_UNITS));
-            let limit = compute_unit_limit(used, self.compute_unit_margin_bps);
-            let tx = crate::tx::build(&payer, &with_budget(limit, fee, ixs), signers, tables, blockhash)?;
-            crate::tx::check(&tx)?;
             let signature = tx.signatures[0];
-            match self.client.send_and_confirm_transaction(&tx).await {
+            let blockhash = *tx.message.recent_blockhash();
+            let err = match self.client.send_and_confirm_transaction(&tx).await {
                 Ok(sig) => return Ok(sig.to_string()),
-                Err(e) => match e.get_transaction_error() {
-                    Some(solana_transaction_error::TransactionError::AlreadyProcessed) => {
-                        // an earlier attempt of this call landed though its confirmation was lost
-                        if sent.contains(&signature) {
-                            return Ok(signature.to_string());
+                Err(e) => e,
+            };
+            use solana_transaction_error::TransactionError;
+            match err.get_transaction_error() {
+                Some(TransactionError::AlreadyProcessed) => {
+                    // an earlier attempt of this call landed though its confirmation was lost
+                    if sent.contains(&signature) {
+                        return Ok(signature.to_string());
+                    }
+                    // an identical transaction sent before this call (the same
+                    // instructions and signers within one blockhash): this one is
+                    // new, so it waits for the next blockhash
+                    used_blockhash = Some(blockhash);
+                    last_err = Some(err);
+                }
+                // a timeout, a lost connection, an expired blockhash: the
+                // transaction may have landed, so nothing new is signed before
+                // the cluster says it did not
+                None | Some(TransactionError::BlockhashNotFound) => {
+                    sent.push(signature);
+                    match self.outcome(&tx).await? {
+                        Outcome::Landed => return Ok(signature.to_string()),
+                        Outcome::Failed(e) => {
+                            return Err(Rejected::explained(&format!("transaction {signature} failed: {e}")))
                         }
-                        // an identical transaction sent before this call (the same
-                        // instructions and signers within one blockhash): this one is
-                        // new, so it waits for the next blockhash
-                        used_blockhash = Some(blockhash);
-                        last_err = Some(e);
+                        Outcome::Pending => again = Some(tx),
+                        Outcome::Expired => {}
                     }
-                    // a program error will not pass on retry
-                    Some(_) => return Err(anyhow!(crate::errors::explain(&format!("{e}")))),
-                    // an expired blockhash or a timeout may: it may also have landed
-                    None => {
-                        sent.push(signature);
-                        last_err = Some(e);
-                    }
-                },
+                    last_err = Some(err);
+                }
+                // a program error will not pass on retry
+                Some(_) => return Err(Rejected::explained(&format!("{err}"))),
             }
         }
         Err(anyhow!(
@@ -434,9 +551,11 @@ impl Transport for RpcTransport {
                 &[(21, &[1]), (22, authority.as_ref())],
             )
             .await?;
+        // the node's answer is checked, not trusted: only the lookup-table
+        // program's accounts are tables
         accounts
             .into_iter()
-            .map(|(a, acc)| crate::tx::decode_table(a, &acc.data))
+            .map(|(a, acc)| crate::tx::decode_table_account(a, &acc))
             .collect()
     }
 
@@ -446,13 +565,36 @@ impl Transport for RpcTransport {
             .get_account(&CLOCK_SYSVAR)
             .await
             .context("reading the clock sysvar")?;
-        // Clock: slot u64, epoch_start_timestamp i64, epoch u64, leader_schedule_epoch u64, unix_timestamp i64
-        let bytes: [u8; 8] = acc
-            .data
-            .get(32..40)
-            .ok_or_else(|| anyhow!("short clock sysvar"))?
-            .try_into()?;
-        Ok(i64::from_le_bytes(bytes))
+        // a sysvar's account data is its bincode serialization
+        let clock: anchor_lang::prelude::Clock =
+            bincode::deserialize(&acc.data).context("decoding the clock sysvar")?;
+        Ok(clock.unix_timestamp)
+    }
+
+    async fn token_accounts(&mut self, owner: &Pubkey, mint: &Pubkey) -> Result<Vec<(Pubkey, Account)>> {
+        use solana_rpc_client::api::request::RpcRequest;
+        use solana_rpc_client::api::response::{Response, RpcKeyedAccount};
+        // base64, not the client's jsonParsed: the keeper reads the bytes as the program does
+        let config = serde_json::json!({"encoding": "base64", "commitment": self.client.commitment().commitment});
+        let found: Response<Vec<RpcKeyedAccount>> = self
+            .client
+            .send(
+                RpcRequest::GetTokenAccountsByOwner,
+                serde_json::json!([owner.to_string(), {"mint": mint.to_string()}, config]),
+            )
+            .await?;
+        found
+            .value
+            .into_iter()
+            .map(|keyed| {
+                let address: Pubkey = keyed.pubkey.parse()?;
+                let account = keyed
+                    .account
+                    .decode::<Account>()
+                    .ok_or_else(|| anyhow!("token account {address}: undecodable data"))?;
+                Ok((address, account))
+            })
+            .collect()
     }
 
     async fn policies(&mut self, market: &Pubkey, _policy_count: u64) -> Result<Vec<(Pubkey, Policy)>> {
@@ -471,5 +613,173 @@ impl Transport for RpcTransport {
             .into_iter()
             .map(|(a, acc)| Ok((a, crate::decode::<Policy>(&acc.data)?)))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use serde_json::{json, Value};
+    use solana_rpc_client::api::client_error::Result as ClientResult;
+    use solana_rpc_client::api::request::RpcRequest;
+    use solana_rpc_client::mock_sender::MockSender;
+    use solana_rpc_client::rpc_sender::{RpcSender, RpcTransportStats};
+    use solana_signature::Signature;
+    use std::sync::{Arc, Mutex};
+
+    /// What the scripted node does with each `sendTransaction`.
+    #[derive(Clone, Copy, Debug)]
+    enum Send {
+        /// Lands it and answers.
+        Land,
+        /// Lands it, but the answer is lost (the client times out).
+        LandLost,
+        /// Loses it (the client times out).
+        Lose,
+    }
+
+    #[derive(Default)]
+    struct Node {
+        script: std::collections::VecDeque<Send>,
+        /// Every signature sent, in order, and those that landed.
+        sent: Vec<Signature>,
+        landed: Vec<Signature>,
+        blockhashes: u8,
+        blockhash_valid: bool,
+    }
+
+    /// A node following a script; what the transport does not depend on
+    /// (simulation, fees) answered by the client's own mock.
+    struct Scripted {
+        node: Arc<Mutex<Node>>,
+        rest: MockSender,
+    }
+
+    fn timed_out() -> solana_rpc_client::api::client_error::Error {
+        std::io::Error::new(std::io::ErrorKind::TimedOut, "operation timed out").into()
+    }
+
+    #[async_trait::async_trait]
+    impl RpcSender for Scripted {
+        async fn send(&self, request: RpcRequest, params: Value) -> ClientResult<Value> {
+            let context = json!({"slot": 1});
+            let method = request.build_request_json(1, params.clone())["method"].clone();
+            let mut node = self.node.lock().unwrap();
+            match method.as_str().unwrap() {
+                "getLatestBlockhash" => {
+                    // a new blockhash every time: a re-signed transaction has a new signature
+                    node.blockhashes += 1;
+                    let hash = solana_hash::Hash::new_from_array([node.blockhashes; 32]);
+                    Ok(
+                        json!({"context": context, "value": {"blockhash": hash.to_string(), "lastValidBlockHeight": 100}}),
+                    )
+                }
+                "sendTransaction" => {
+                    let wire = base64::engine::general_purpose::STANDARD
+                        .decode(params[0].as_str().unwrap())
+                        .unwrap();
+                    let tx: VersionedTransaction = bincode::deserialize(&wire).unwrap();
+                    let signature = tx.signatures[0];
+                    node.sent.push(signature);
+                    let step = node.script.pop_front().expect("a send the script did not expect");
+                    if matches!(step, Send::Land | Send::LandLost) && !node.landed.contains(&signature) {
+                        node.landed.push(signature);
+                    }
+                    match step {
+                        Send::Land => Ok(json!(signature.to_string())),
+                        Send::LandLost | Send::Lose => Err(timed_out()),
+                    }
+                }
+                "getSignatureStatuses" => {
+                    let statuses: Vec<Value> = params[0]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|s| {
+                            let s: Signature = s.as_str().unwrap().parse().unwrap();
+                            if node.landed.contains(&s) {
+                                json!({"slot": 1, "confirmations": null, "err": null, "status": {"Ok": null}, "confirmationStatus": "confirmed"})
+                            } else {
+                                Value::Null
+                            }
+                        })
+                        .collect();
+                    Ok(json!({"context": context, "value": statuses}))
+                }
+                "isBlockhashValid" => Ok(json!({"context": context, "value": node.blockhash_valid})),
+                _ => {
+                    drop(node);
+                    self.rest.send(request, params).await
+                }
+            }
+        }
+        fn get_transport_stats(&self) -> RpcTransportStats {
+            RpcTransportStats::default()
+        }
+        fn url(&self) -> String {
+            "scripted".to_string()
+        }
+    }
+
+    /// Sends one transfer through a node following `script`; returns the
+    /// result and the node.
+    async fn send_through(script: &[Send], blockhash_valid: bool) -> (Result<String>, Node) {
+        let node = Arc::new(Mutex::new(Node {
+            script: script.iter().copied().collect(),
+            blockhash_valid,
+            ..Node::default()
+        }));
+        let client = solana_rpc_client::nonblocking::rpc_client::RpcClient::new_sender(
+            Scripted {
+                node: node.clone(),
+                rest: MockSender::new("succeeds"),
+            },
+            solana_rpc_client::rpc_client::RpcClientConfig::with_commitment(
+                solana_commitment_config::CommitmentConfig::confirmed(),
+            ),
+        );
+        let payer = Keypair::new();
+        let ix = solana_system_interface::instruction::transfer(
+            &solana_signer::Signer::pubkey(&payer),
+            &Pubkey::new_unique(),
+            1,
+        );
+        let mut t = RpcTransport::with_client(client, Some(payer));
+        let result = t.send(&[ix], &[], SendMode::Send).await;
+        let node = std::mem::take(&mut *node.lock().unwrap());
+        (result, node)
+    }
+
+    /// A send that timed out but landed is found by its signature, not sent
+    /// again re-signed (the retry used to sign a new transaction with a new
+    /// blockhash: both could land, paying or settling twice).
+    #[tokio::test]
+    async fn a_timed_out_send_that_landed_is_not_sent_again() {
+        let (result, node) = send_through(&[Send::LandLost, Send::Land], true).await;
+        assert_eq!(result.unwrap(), node.sent[0].to_string());
+        assert_eq!(node.sent.len(), 1, "sent once");
+        assert_eq!(node.landed.len(), 1);
+    }
+
+    /// A send lost while its blockhash is valid is sent again as it is: the
+    /// same signature, so it can land only once.
+    #[tokio::test]
+    async fn a_lost_send_is_sent_again_unchanged_while_its_blockhash_is_valid() {
+        let (result, node) = send_through(&[Send::Lose, Send::Land], true).await;
+        assert_eq!(node.sent.len(), 2);
+        assert_eq!(node.sent[0], node.sent[1], "the same signed transaction");
+        assert_eq!(result.unwrap(), node.sent[0].to_string());
+    }
+
+    /// Only once its blockhash has expired unseen (it can never land) is a
+    /// new transaction signed.
+    #[tokio::test]
+    async fn a_new_transaction_is_signed_only_after_the_first_can_no_longer_land() {
+        let (result, node) = send_through(&[Send::Lose, Send::Land], false).await;
+        assert_eq!(node.sent.len(), 2);
+        assert_ne!(node.sent[0], node.sent[1], "re-signed with a new blockhash");
+        assert_eq!(result.unwrap(), node.sent[1].to_string());
+        assert_eq!(node.landed, vec![node.sent[1]]);
     }
 }

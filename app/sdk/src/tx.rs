@@ -22,8 +22,8 @@ pub use solana_address_lookup_table_interface as lookup_table;
 pub use solana_message::AddressLookupTableAccount;
 
 /// The largest transaction a cluster accepts, bytes (one packet: IPv6 MTU
-/// minus headers).
-pub const PACKET_DATA_SIZE: usize = 1_232;
+/// minus headers): the validator's own constant.
+pub use solana_packet::PACKET_DATA_SIZE;
 /// The most accounts one transaction may lock (static keys plus those loaded
 /// from lookup tables).
 pub const MAX_ACCOUNT_LOCKS: usize = 64;
@@ -36,6 +36,13 @@ pub const MAX_INSTRUCTION_TRACE: usize = 64;
 /// create (or transfer, allocate and assign for a pre-funded address), and
 /// the token program's two initializations.
 pub const CREATE_TOKEN_ACCOUNT_TRACE: usize = 7;
+/// Instructions every transport puts in front of a transaction's own: the
+/// compute-unit limit and its price (`transport::with_budget`).
+pub const BUDGET_INSTRUCTIONS: usize = 2;
+/// Token-account creations one transaction can run: the trace left after the
+/// compute-budget instructions, (64 − 2) / 7 = 8.
+pub const MAX_TOKEN_ACCOUNT_CREATIONS: usize =
+    (MAX_INSTRUCTION_TRACE - BUDGET_INSTRUCTIONS) / CREATE_TOKEN_ACCOUNT_TRACE;
 
 /// Signs `ixs` paid by `payer` (signing with `signers` too): a legacy message
 /// when `tables` is empty, else a v0 message compiled against them.
@@ -118,7 +125,46 @@ pub fn largest_batch(max: usize, mut fits: impl FnMut(usize) -> Result<bool>) ->
     Ok(lo)
 }
 
-/// A lookup table's addresses and metadata from its account data.
+/// Splits `len` items into consecutive batches, each the largest (at most
+/// `most` items) whose transaction `fits(range)` says a cluster accepts: what
+/// a sender sends in turn. Fails when not even one item fits.
+pub fn batches(
+    len: usize,
+    most: usize,
+    mut fits: impl FnMut(std::ops::Range<usize>) -> Result<bool>,
+) -> Result<Vec<std::ops::Range<usize>>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < len {
+        let n = largest_batch((len - start).min(most), |n| fits(start..start + n))?;
+        if n == 0 {
+            bail!("not even one item fits a transaction (item {start} of {len})");
+        }
+        out.push(start..start + n);
+        start += n;
+    }
+    Ok(out)
+}
+
+/// A lookup table's addresses and metadata from its account, refused unless
+/// the address-lookup-table program owns it (any program could write bytes
+/// that decode as a table; only that program's accounts are tables).
+pub fn decode_table_account(
+    address: Pubkey,
+    account: &solana_account::Account,
+) -> Result<(AddressLookupTableAccount, lookup_table::state::LookupTableMeta)> {
+    if account.owner != lookup_table::program::id() {
+        bail!(
+            "{address} is not an address lookup table: owned by {}, not the lookup-table program {}",
+            account.owner,
+            lookup_table::program::id()
+        );
+    }
+    decode_table(address, &account.data)
+}
+
+/// A lookup table's addresses and metadata from its account data (the
+/// owner unchecked: see [`decode_table_account`]).
 pub fn decode_table(
     address: Pubkey,
     data: &[u8],
@@ -187,6 +233,50 @@ mod tests {
         })
         .unwrap();
         assert_eq!(n, MAX_ACCOUNT_LOCKS - 2);
+    }
+
+    #[test]
+    fn the_trace_left_for_token_account_creations_counts_the_budget_instructions() {
+        let payer = Pubkey::new_unique();
+        let ixs = [transfer(&payer, &Pubkey::new_unique())];
+        let sent = crate::transport::with_budget(200_000, 1, &ixs);
+        assert_eq!(sent.len() - ixs.len(), BUDGET_INSTRUCTIONS);
+    }
+
+    #[test]
+    fn batches_are_consecutive_and_as_large_as_fit() {
+        // items of sizes 1, 2, 3, …: a batch fits while its sum is at most 10
+        let size = |r: std::ops::Range<usize>| r.map(|i| i + 1).sum::<usize>();
+        let plan = batches(8, 3, |r| Ok(size(r) <= 10)).unwrap();
+        assert_eq!(plan, vec![0..3, 3..5, 5..6, 6..7, 7..8]);
+        let err = batches(3, 3, |r| Ok(size(r) <= 1)).unwrap_err();
+        assert!(err.to_string().contains("item 1 of 3"), "{err}");
+    }
+
+    #[test]
+    fn only_the_lookup_table_programs_accounts_decode_as_tables() {
+        use lookup_table::state::{AddressLookupTable, LookupTableMeta};
+        let address = Pubkey::new_unique();
+        let entries = [Pubkey::new_unique(), Pubkey::new_unique()];
+        let table = AddressLookupTable {
+            meta: LookupTableMeta {
+                authority: Some(Pubkey::new_unique()),
+                ..LookupTableMeta::default()
+            },
+            addresses: std::borrow::Cow::Borrowed(&entries),
+        };
+        let mut account = solana_account::Account {
+            lamports: 1,
+            data: table.serialize_for_tests().unwrap(),
+            owner: lookup_table::program::id(),
+            executable: false,
+            rent_epoch: 0,
+        };
+        let (decoded, _) = decode_table_account(address, &account).unwrap();
+        assert_eq!(decoded.addresses, entries);
+        account.owner = Pubkey::new_unique();
+        let err = decode_table_account(address, &account).unwrap_err();
+        assert!(err.to_string().contains("not the lookup-table program"), "{err}");
     }
 
     #[test]

@@ -10,47 +10,26 @@ use coverage_pool::state::MarketStatus;
 use coverage_sdk::bank::BankTransport;
 use coverage_sdk::ix;
 use coverage_sdk::keeper::{Keeper, KeeperConfig};
-use coverage_sdk::scenario::{triggered_market_with_policies, Settlement, COVER};
+use coverage_sdk::scenario::{largest_settlement, settlement_table, triggered_market_with_policies, Settlement, COVER};
 use coverage_sdk::transport::{fetch, RpcTransport, SendMode, Transport};
 use coverage_sdk::tx::{self, AddressLookupTableAccount};
 use solana_keypair::Keypair;
 
-/// The largest `settle_policies` batch of `s`'s policies that `transport`
-/// would send, with `tables` (none: legacy).
+/// The largest `settle_policies` batch of `s`'s policies `t` would send.
 fn largest<T: Transport>(t: &T, s: &Settlement, tables: &[AddressLookupTableAccount]) -> usize {
-    let pairs: Vec<(Pubkey, Pubkey)> = s.policies.iter().zip(&s.owners).map(|(p, (_, a))| (*p, *a)).collect();
-    tx::largest_batch(pairs.len(), |n| {
-        Ok(tx::fits(&t.transaction(
-            &[ix::settle_policies(&s.keys, &s.market, &pairs[..n])],
-            &[],
-            tables,
-        )?))
-    })
-    .unwrap()
+    largest_settlement(t, s, tables).unwrap()
 }
 
 fn table_of(s: &Settlement) -> AddressLookupTableAccount {
-    let mut addresses = vec![
-        s.market,
-        s.keys.pool,
-        s.keys.collateral_mint,
-        s.keys.vault(),
-        s.keys.token_program,
-    ];
-    for (p, (_, a)) in s.policies.iter().zip(&s.owners) {
-        addresses.extend([*p, *a]);
-    }
-    AddressLookupTableAccount {
-        key: Pubkey::new_unique(),
-        addresses,
-    }
+    settlement_table(s)
 }
 
 #[tokio::test]
 async fn settlement_batches_are_the_largest_a_cluster_accepts() {
     let s = triggered_market_with_policies(40).await.unwrap();
     let rpc = RpcTransport::new("http://127.0.0.1:9", Keypair::new());
-    // legacy: the bank's transaction carries a memo, the RPC one two compute-budget instructions
+    // legacy: both transports put the two compute-budget instructions first (the
+    // bank varies the limit to keep repeated transactions distinct)
     let legacy_bank = largest(&s.bank, &s, &[]);
     let legacy_rpc = largest(&rpc, &s, &[]);
     // v0 through one lookup table: bounded by the 64 account locks

@@ -98,7 +98,7 @@ pub async fn keeper(cli: &Cli, cmd: &KeeperCmd) -> Result<()> {
                 json_logger(),
             );
             if matches!(cmd, KeeperCmd::Settle { .. }) {
-                let n = k.settle(&mut t, &keys, &address, &m).await?;
+                let n = k.settle(&mut t, &keys, &address).await?;
                 if !cli.json {
                     eprintln!("{n} policies settled");
                 }
