@@ -1,11 +1,13 @@
 // Premiums: the core's `pricing::Curve` (≥ 200 cases with the edges) and full
-// quotes on real accounts (`coverage_sdk::quote`), to the unit; required capital.
+// quotes on real accounts (`coverage_sdk::quote`), to the unit; required
+// capital; premium accrual into the tranches (`Pool::accrue_premium`).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeCoverBookData, decodeMarketData, decodePoolData, decodePremiumLedgerData } from '../src/accounts';
 import { curvePremium, kinkCover, rateAt, type Curve } from '../src/pricing';
 import { accruePool, marketCapacity, quotePremium, requiredCapital, scheduledEarnings } from '../src/quote';
-import { big, fromHex, golden, outcome, type Json } from './golden';
+import { getPoolEncoder, getPremiumLedgerEncoder } from '../src/generated';
+import { big, fromHex, golden, outcome, toHex, type Json } from './golden';
 
 const curve = (c: Json): Curve => ({
   baseRateBps: BigInt(c.base_rate_bps),
@@ -86,4 +88,29 @@ test('scheduled earnings split the ledger\'s premium among tranches, all of it b
       if (days === 400n) assert.equal(end.ledger.unearnedTotal, 0n, `${s.label}: every scheduled day is past`);
     }
   }
+});
+
+test('premium accrual equals the program\'s (Pool::accrue_premium): each tranche, the fees, the ledger after', () => {
+  assert.ok(golden.accruals.length >= 10);
+  for (const a of golden.accruals) {
+    const pool = decodePoolData(fromHex(a.pool));
+    const ledger = decodePremiumLedgerData(fromHex(a.ledger));
+    const after = accruePool(pool, ledger, big(a.now));
+    const n = pool.trancheCount;
+    assert.deepEqual(pool.tranches.slice(0, n).map((t) => t.deadShares > 0n), a.eligible, a.label);
+    assert.equal((ledger.unearnedTotal - after.ledger.unearnedTotal).toString(), a.earned, `${a.label}: earned`);
+    assert.deepEqual(after.pool.tranches.slice(0, n).map((t) => t.assets.toString()), a.assets, `${a.label}: assets`);
+    assert.equal(after.pool.feesOwed.toString(), a.fees_owed, `${a.label}: fees owed`);
+    // every field of both accounts, as the program leaves them
+    assert.equal(toHex(getPoolEncoder().encode(after.pool)), a.pool_after, `${a.label}: the pool after`);
+    assert.equal(toHex(getPremiumLedgerEncoder().encode(after.ledger)), a.ledger_after, `${a.label}: the ledger after`);
+    // the inputs are not changed
+    assert.equal(toHex(getPoolEncoder().encode(pool)), a.pool);
+  }
+  const label = (l: string) => golden.accruals.filter((a: Json) => a.label.includes(l));
+  // an ineligible tranche gets nothing, all earned went to the junior
+  assert.ok(label('without shares').some((a: Json) => a.eligible[1] === false && a.earned !== '0' && a.assets[1] === '0'));
+  // no eligible tranche: the fees take it all
+  assert.ok(label('no tranche with shares').every((a: Json) => a.eligible.every((e: boolean) => !e) && a.earned !== '0'));
+  assert.equal(label('ring jump').length, 1);
 });
