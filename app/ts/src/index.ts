@@ -14,6 +14,7 @@ export * from './errors';
 export * from './format';
 export * from './instructions';
 export * from './math';
+export * from './oracle';
 export * from './pdas';
 export * from './pricing';
 export * from './pyth';
