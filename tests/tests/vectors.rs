@@ -14,6 +14,7 @@
 //! * oracle prices in price units (`price::from_oracle`) and whether a market
 //!   sells cover (`buy_cover`'s `check_sale`) for prices, states and clocks;
 //! * the Anchor framework's error codes the client names;
+//! * the cover a withdrawal must still back per market (`policy::claimable_cover_day`);
 //! * real refusals from the bank: the transaction error → the named error.
 //!
 //! The file is committed; this test fails when it is stale. After a program
@@ -1372,6 +1373,137 @@ fn price_unit_vectors() -> Vec<Value> {
         .collect()
 }
 
+/// The cover each market's book must still back when a staker withdraws:
+/// cover a streak not yet reported could find in force, from
+/// `policy::claimable_cover_day` (what `close_market` uses and, since the
+/// late-report fix, `withdraw`), then `book::active_cover_on` that day. Books
+/// are sparse here (`ending`: day → cover ending at its midnight) to keep the
+/// file small; the TS side rebuilds the ring.
+fn claimable_cover_vectors() -> Vec<Value> {
+    use coverage_core::book::{active_cover_on, BOOK_DAYS};
+    const D: i64 = 86_400;
+    let day = 20_000i64;
+    let midnight = day * D;
+    // processed up to yesterday: 1 000 ended at 00:00 today, 300 ends at 00:00 tomorrow, 50 in 5 days
+    let ending = vec![(day, 1_000u64), (day + 1, 300), (day + 5, 50)];
+    // label, processed day, last publish time, max price age, now, cover ending by day
+    type Case = (&'static str, i64, i64, i64, i64, Vec<(i64, u64)>);
+    let mut cases: Vec<Case> = vec![
+        (
+            "last publish before midnight, 10 s after it",
+            day - 1,
+            midnight - 30,
+            60,
+            midnight + 10,
+            ending.clone(),
+        ),
+        (
+            "last publish after midnight",
+            day - 1,
+            midnight + 5,
+            60,
+            midnight + 10,
+            ending.clone(),
+        ),
+        (
+            "stale publish, max age spanning midnight",
+            day - 1,
+            midnight - 3_600,
+            60,
+            midnight + 30,
+            ending.clone(),
+        ),
+        (
+            "stale publish, max age just reaching midnight",
+            day - 1,
+            midnight - 3_600,
+            60,
+            midnight + 60,
+            ending.clone(),
+        ),
+        (
+            "stale publish, max age past midnight",
+            day - 1,
+            midnight - 3_600,
+            60,
+            midnight + 61,
+            ending.clone(),
+        ),
+        (
+            "publish exactly at midnight",
+            day - 1,
+            midnight,
+            60,
+            midnight + 10,
+            ending.clone(),
+        ),
+        (
+            "publish one second before midnight",
+            day - 1,
+            midnight - 1,
+            60,
+            midnight + 10,
+            ending.clone(),
+        ),
+        (
+            "never published, long max age",
+            day - 1,
+            0,
+            7_200,
+            midnight + 3_599,
+            ending.clone(),
+        ),
+        (
+            "book already processed today",
+            day,
+            midnight - 30,
+            60,
+            midnight + 10,
+            vec![(day + 1, 300), (day + 5, 50)],
+        ),
+        (
+            "midday, fresh publish",
+            day - 1,
+            midnight + 43_000,
+            60,
+            midnight + 43_200,
+            ending.clone(),
+        ),
+        ("empty book", day - 1, midnight - 30, 60, midnight + 10, vec![]),
+    ];
+    let mut r = Rng(SEED + 12);
+    for _ in 0..30 {
+        let processed = day - r.range(0, 3) as i64;
+        let now = midnight + r.range(0, 2 * D as u64) as i64 - D / 2;
+        let age = r.range(1, 4_000) as i64;
+        let last = now - r.range(0, 8_000) as i64;
+        let ending = (0..r.range(0, 6))
+            .map(|_| (processed + r.range(1, 40) as i64, r.magnitude(12)))
+            .collect();
+        cases.push(("random", processed, last, age, now, ending));
+    }
+    cases
+        .into_iter()
+        .map(|(label, processed, last, age, now, ending)| {
+            let mut by_end_day = vec![0u64; BOOK_DAYS];
+            let mut active = 0u64;
+            for &(d, a) in &ending {
+                by_end_day[d.rem_euclid(BOOK_DAYS as i64) as usize] += a;
+                active += a;
+            }
+            let claim_day = policy::claimable_cover_day(last, age, now);
+            let cover = active_cover_on(active, processed, &by_end_day, claim_day).unwrap();
+            json!({
+                "label": label,
+                "active_cover": n64(active), "processed_day": n64(processed),
+                "ending": ending.iter().map(|&(d, a)| json!([n64(d), n64(a)])).collect::<Vec<_>>(),
+                "last_publish_time": n64(last), "max_price_age": age, "now": n64(now),
+                "day": n64(claim_day), "cover": n64(cover),
+            })
+        })
+        .collect()
+}
+
 /// Whether a market sells cover (`buy_cover`'s `check_sale`, the program's own
 /// function) for states of the pool and market, price update accounts and clocks.
 fn sale_check_vectors(pool: &Pool, pool_len: usize, market: &Market, market_len: usize, now: i64) -> Vec<Value> {
@@ -2261,6 +2393,7 @@ async fn golden_vectors_for_the_typescript_client() {
     v.insert("price_units".into(), Value::Array(price_unit_vectors()));
     v.insert("sale_checks".into(), Value::Array(story.sale_checks));
     v.insert("anchor_errors".into(), Value::Array(anchor_error_vectors()));
+    v.insert("claimable_cover".into(), Value::Array(claimable_cover_vectors()));
     let v = Value::Object(v);
 
     // every instruction and every account type of the IDL has vectors

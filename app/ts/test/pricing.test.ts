@@ -1,12 +1,21 @@
 // Premiums: the core's `pricing::Curve` (≥ 200 cases with the edges) and full
 // quotes on real accounts (`coverage_sdk::quote`), to the unit; required
-// capital; premium accrual into the tranches (`Pool::accrue_premium`).
+// capital, from the cover a withdrawal must still back; premium accrual into the tranches (`Pool::accrue_premium`).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeCoverBookData, decodeMarketData, decodePoolData, decodePremiumLedgerData } from '../src/accounts';
 import { curvePremium, kinkCover, rateAt, type Curve } from '../src/pricing';
-import { accruePool, marketCapacity, quotePremium, requiredCapital, scheduledEarnings } from '../src/quote';
-import { getPoolEncoder, getPremiumLedgerEncoder } from '../src/generated';
+import {
+  accruePool,
+  claimableCover,
+  claimableCoverDay,
+  marketCapacity,
+  poolRequiredCapital,
+  quotePremium,
+  requiredCapital,
+  scheduledEarnings,
+} from '../src/quote';
+import { getPoolEncoder, getPremiumLedgerEncoder, type CoverBook, type Market, type Pool } from '../src/generated';
 import { big, fromHex, golden, outcome, toHex, type Json } from './golden';
 
 const curve = (c: Json): Curve => ({
@@ -113,4 +122,42 @@ test('premium accrual equals the program\'s (Pool::accrue_premium): each tranche
   // no eligible tranche: the fees take it all
   assert.ok(label('no tranche with shares').every((a: Json) => a.eligible.every((e: boolean) => !e) && a.earned !== '0'));
   assert.equal(label('ring jump').length, 1);
+});
+
+// A book of the vectors' sparse form (day → cover ending at its midnight) in the program's 384-day ring.
+const bookOf = (c: Json): CoverBook => {
+  const byEndDay = new Array<bigint>(384).fill(0n);
+  for (const [d, a] of c.ending) byEndDay[Number(big(d) % 384n)]! += big(a);
+  return { activeCover: big(c.active_cover), processedDay: big(c.processed_day), byEndDay } as unknown as CoverBook;
+};
+const marketOf = (c: Json): Market =>
+  ({ lastPublishTime: big(c.last_publish_time), maxPriceAge: c.max_price_age }) as unknown as Market;
+
+test('claimable cover equals the core\'s (policy::claimable_cover_day): publishes before and after midnight, ages across it', () => {
+  assert.ok(golden.claimable_cover.length >= 40);
+  for (const c of golden.claimable_cover) {
+    const now = big(c.now);
+    assert.equal(claimableCoverDay(big(c.last_publish_time), c.max_price_age, now).toString(), c.day, c.label);
+    assert.equal(claimableCover(bookOf(c), marketOf(c), now).toString(), c.cover, c.label);
+  }
+  // the vectors hold the cases that today's cover alone gets wrong: cover ended at midnight still backed
+  const label = (l: string) => golden.claimable_cover.find((c: Json) => c.label === l);
+  assert.equal(label('last publish before midnight, 10 s after it').cover, '1350');
+  assert.equal(label('stale publish, max age spanning midnight').cover, '1350');
+  assert.equal(label('last publish after midnight').cover, '350');
+});
+
+test('the pool\'s required capital counts each market\'s claimable cover, as withdraw does', () => {
+  const pool = { maxLeverageBps: 20_000 } as unknown as Pool;
+  const cases = golden.claimable_cover.slice(0, 3);
+  // each vector as a one-market pool, at its own clock
+  for (const c of cases) {
+    const now = big(c.now);
+    const got = poolRequiredCapital(pool, [marketOf(c)], [bookOf(c)], now);
+    assert.equal(got, requiredCapital([big(c.cover)], 20_000), c.label);
+  }
+  // before midnight's publish is reported, a withdrawal keeps capital for the 1 000 that ended at midnight
+  const before = cases[0];
+  assert.equal(poolRequiredCapital(pool, [marketOf(before), marketOf(before)], [bookOf(before), bookOf(before)], big(before.now)), 1350n);
+  assert.throws(() => poolRequiredCapital(pool, [], [bookOf(before)], big(before.now)), { errorName: 'WrongMarketBooks' });
 });

@@ -7,7 +7,6 @@
  * wallet its balances, shares, withdrawal requests and policies.
  */
 import {
-  getBase64Encoder,
   type Address,
   type GetAccountInfoApi,
   type GetBalanceApi,
@@ -20,7 +19,10 @@ import { findAssociatedTokenPda, getMintDecoder, getTokenDecoder } from '@solana
 import {
   accruePool,
   decodeAccountData,
+  COVERAGE_POOL_PROGRAM_ADDRESS,
   decodePriceUpdate,
+  fetchOwnedAccounts,
+  PYTH_RECEIVER_PROGRAM,
   fetchPolicies,
   findBookPda,
   findLedgerPda,
@@ -49,6 +51,7 @@ import {
 export type ReadRpc = Rpc<GetMultipleAccountsApi & GetProgramAccountsApi & GetBalanceApi & GetAccountInfoApi>;
 
 const CLOCK = 'SysvarC1ock11111111111111111111111111111111' as Address;
+const SYSVAR_OWNER = 'Sysvar1111111111111111111111111111111111111' as Address;
 const DAY = 86_400n;
 
 export type TrancheView = {
@@ -117,7 +120,6 @@ export function trancheName(index: number, count: number): string {
   return count === 3 ? 'Mezzanine' : `Mezzanine ${index}`;
 }
 
-const bytes = (data: readonly [string, string]): Uint8Array => new Uint8Array(getBase64Encoder().encode(data[0]));
 
 /** The addresses of a pool that do not change between reads. */
 type Layout = { ledger: Address; markets: Address[]; books: Address[]; shareMints: Address[] };
@@ -139,19 +141,29 @@ async function layoutOf(poolAddress: Address, pool: Pool): Promise<Layout> {
   return l;
 }
 
-async function getAccounts(rpc: ReadRpc, addresses: Address[]) {
-  const { value } = await rpc.getMultipleAccounts(addresses, { encoding: 'base64' }).send();
-  return value.map((a) => (a ? bytes(a.data) : null));
+/**
+ * Raw accounts, each checked to be owned by the program that owns such
+ * accounts before anything decodes it (an `AccountOwnerError` otherwise): the
+ * same bytes under another program are not the pool's state.
+ */
+function getAccounts(rpc: ReadRpc, items: (readonly [Address, Address])[]) {
+  return fetchOwnedAccounts(rpc, items);
 }
+const owned = (owner: Address) => (a: Address) => [a, owner] as const;
 
 /** Reads everything the page shows, for `owner` too when a wallet is connected. */
 export async function loadSnapshot(rpc: ReadRpc, poolAddress: Address, owner?: Address): Promise<Snapshot> {
-  const [poolData] = await getAccounts(rpc, [poolAddress]);
+  const program = owned(COVERAGE_POOL_PROGRAM_ADDRESS);
+  const [poolData] = await getAccounts(rpc, [program(poolAddress)]);
   if (!poolData) throw new Error(`no pool at ${poolAddress}: check the RPC URL and the pool address`);
   const pool0 = decodeAccountData('Pool', poolData);
   const layout = await layoutOf(poolAddress, pool0);
   const feeds: Address[] = [];
-  const first = await getAccounts(rpc, [CLOCK, poolAddress, layout.ledger, ...layout.markets, ...layout.books, ...layout.shareMints]);
+  const first = await getAccounts(rpc, [
+    [CLOCK, SYSVAR_OWNER],
+    ...[poolAddress, layout.ledger, ...layout.markets, ...layout.books].map(program),
+    ...layout.shareMints.map(owned(pool0.tokenProgram)),
+  ]);
   const fetchedAt = Date.now();
   const now = getSysvarClockDecoder().decode(first[0]!).unixTimestamp;
   const pool = decodeAccountData('Pool', first[1]!);
@@ -174,7 +186,11 @@ export async function loadSnapshot(rpc: ReadRpc, poolAddress: Address, owner?: A
     for (let t = 0; t < pool.trancheCount; t++) userAddresses.push((await findWithdrawalRequestPda(poolAddress, t, owner))[0]);
   }
   const [second, policies, lamports] = await Promise.all([
-    getAccounts(rpc, [...feeds, ...userAddresses]),
+    getAccounts(rpc, [
+      ...feeds.map(owned(PYTH_RECEIVER_PROGRAM)),
+      ...userAddresses.slice(0, 1 + pool.trancheCount).map(owned(pool.tokenProgram)),
+      ...userAddresses.slice(1 + pool.trancheCount).map(program),
+    ]),
     owner ? fetchPolicies(rpc, { owner }) : Promise.resolve([]),
     owner ? rpc.getBalance(owner).send().then((r) => r.value) : Promise.resolve(0n),
   ]);
@@ -242,7 +258,7 @@ export async function loadSnapshot(rpc: ReadRpc, poolAddress: Address, owner?: A
     accrued,
     decimals: pool.collateralDecimals,
     capital: poolCapital(accrued),
-    required: poolRequiredCapital(pool, books, now),
+    required: poolRequiredCapital(pool, markets, books, now),
     tranches,
     markets: marketViews,
     user,

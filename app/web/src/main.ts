@@ -211,16 +211,26 @@ class App {
 
   /** Localnet only: 2 SOL (an airdrop) and 100 000 of the collateral (the localnet faucet). */
   private async faucet(owner: Address): Promise<void> {
-    const call = (method: string, params: unknown[]) =>
-      fetch(this.config.rpc, {
+    // a JSON-RPC refusal arrives as HTTP 200 with `error`: said in words, not dropped
+    const call = async (what: string, method: string, params: unknown[]) => {
+      const reply = (await fetch(this.config.rpc, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-      }).then((r) => r.json());
-    await call('requestAirdrop', [owner, 2_000_000_000]);
-    await call('localnet_mintCollateral', [owner, 100_000 * 10 ** (this.snapshot?.decimals ?? 6)]);
-    await new Promise((r) => setTimeout(r, 500));
+      }).then((r) => r.json())) as { error?: { message?: string } };
+      if (reply.error) throw new Error(`The faucet could not send ${what}: ${reply.error.message ?? 'the RPC refused'}.`);
+    };
+    let failure: string | null = null;
+    try {
+      await call('SOL', 'requestAirdrop', [owner, 2_000_000_000]);
+      await call('the collateral', 'localnet_mintCollateral', [owner, 100_000 * 10 ** (this.snapshot?.decimals ?? 6)]);
+    } catch (e) {
+      failure = e instanceof Error && e.message.startsWith('The faucet') ? e.message : `The faucet is unreachable at ${this.config.rpc}.`;
+    }
+    // cover localnet applies both before it replies: the next read sees them
     await this.refresh();
+    // after the refresh, which clears the alert line when the read succeeds
+    if (failure) this.alert(failure);
   }
 }
 

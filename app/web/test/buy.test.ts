@@ -38,9 +38,18 @@ test('buy at the quoted premium; over capacity refused live and on chain, by nam
   t.after(() => s.close());
   const { page } = s;
   await page.getByRole('button', { name: 'Connect Test Wallet' }).click();
+  await byTestId(page, 'account').waitFor();
+
+  // ---- before any funds: kit's refusal (the fee payer has no account) named in words, no raw code
+  await page.getByLabel('Cover amount (USDC)').fill('1000');
+  await until(page, 'premium', /USDC$/);
+  await page.getByRole('button', { name: 'Buy cover' }).click();
+  const broke = await until(page, 'buy-status', /failed/);
+  assert.equal(broke, 'Purchase failed. Your wallet has no SOL to pay the network fee: add SOL and try again.InsufficientSolForFee');
+  assert.doesNotMatch(broke, /0x|-?\d{4,}/, 'no raw code');
+
   await byTestId(page, 'faucet').click();
-  await page.waitForFunction(() => document.querySelector('[data-testid="account"]') !== null);
-  await page.waitForTimeout(1_000);
+  await until(page, 'balance', '100 000 USDC');
 
   // ---- the live quote, then the purchase at that premium
   await page.getByLabel('Market', { exact: true }).selectOption({ label: 'USDC depeg' });
@@ -49,8 +58,9 @@ test('buy at the quoted premium; over capacity refused live and on chain, by nam
   await until(page, 'premium', /USDC$/);
   await screenshot(page, 'buy'); // a large purchase: its stretch of the curve shows
   await page.getByLabel('Cover amount (USDC)').fill('10000');
-  const quoted = await until(page, 'premium', /USDC$/);
-  const premium = BigInt(quoted.replace(/[^\d]/g, '')); // six decimals shown: the premium in base units
+  await until(page, 'premium', /USDC$/);
+  // the exact base units the page quoted, not a reading of its formatted text
+  const premium = BigInt((await byTestId(page, 'premium').getAttribute('data-units')) ?? '');
   assert.ok(premium > 0n);
   const before = await collateral();
   await page.getByRole('button', { name: 'Buy cover' }).click();
@@ -96,7 +106,7 @@ test('buy at the quoted premium; over capacity refused live and on chain, by nam
   assert.ok(Math.abs(Number(status.replace(/CapacityExceeded$/, '').replace(/[^\d]/g, '')) - Number(leftAfter / USDC)) <= 1, `${status} vs ${leftAfter}`);
   assert.doesNotMatch(status, /0x|6\d{3}|custom program error/i, 'no raw code');
   assert.deepEqual(await state(), unchanged, 'nothing changed on chain');
-  assert.equal(await page.evaluate(() => window.testWallet.signed), 2, 'the wallet signed the two purchases');
+  assert.equal(await page.evaluate(() => window.testWallet.signed), 3, 'the wallet signed the three purchases (the one without SOL, two with)');
   await screenshot(page, 'buy-refused', { fullPage: false });
   assert.ok(s.websockets.some((u) => u.startsWith(net.info.ws)), `confirmed over the websocket: ${s.websockets}`);
 
@@ -153,6 +163,23 @@ test('a phone-sized screen, with the keyboard alone: connect, quote, labelled co
   await page.keyboard.type('2500');
   const premium = await until(page, 'premium', /USDC$/);
   assert.match(premium, /^\d+\.\d{6} USDC$/);
+
+  // what a person may type wrongly is refused by name, never read as another number
+  const typed = async (label: string, text: string) => {
+    await page.getByLabel(label, { exact: true }).fill(text);
+    return until(page, 'quote-note', /./);
+  };
+  assert.equal(await typed('Cover amount (USDC)', '1,5'), 'Write the amount with a point for decimals and no thousands separators, not "1,5".');
+  assert.equal(await typed('Cover amount (USDC)', '2500.1234567'), 'The amount has at most 6 decimals, not 7.');
+  await page.getByLabel('Cover amount (USDC)').fill('2500');
+  assert.equal(await typed('Days', '0x1e'), 'Days must be a whole number in digits, not "0x1e".');
+  assert.equal(await typed('Days', ''), 'Enter the number of days.');
+  await page.getByLabel('Days').fill('30');
+  assert.equal(await typed('Tolerance (%)', ''), 'Enter the tolerance.');
+  assert.equal(await typed('Tolerance (%)', '101'), 'The tolerance is from 0 to 100 %, not 101 %.');
+  assert.equal(await byTestId(page, 'buy').isDisabled(), true);
+  await page.getByLabel('Tolerance (%)').fill('1');
+  await until(page, 'premium', /USDC$/);
   assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'no horizontal scrolling');
   await screenshot(page, 'phone-buy');
   assert.deepEqual(s.errors, []);
