@@ -10,6 +10,7 @@
  */
 export * from './generated';
 export * from './accounts';
+export * from './cluster';
 export * from './errors';
 export * from './format';
 export * from './instructions';

@@ -5,7 +5,7 @@
  */
 import './style.css';
 import { address, createSolanaRpc, createSolanaRpcSubscriptions, type Address } from '@solana/kit';
-import { feedIdHex, sendInstructions } from '@coverage-pool/client';
+import { feedIdHex, fetchClusterChain, sendInstructions, type SolanaChain } from '@coverage-pool/client';
 import type { Wallet } from '@wallet-standard/base';
 import { readConfig } from './config';
 import { clockNow, loadSnapshot, type Snapshot } from './data';
@@ -49,11 +49,29 @@ class App {
   private readonly banner = h('div', { class: 'banner', role: 'alert', hidden: true });
   private readonly nav = h('nav', { class: 'tabs', 'aria-label': 'Views' });
   private loading = false;
+  /** The cluster's chain: the configured one until the genesis hash says which it is. */
+  private readonly networkLabel = h('span', { 'data-testid': 'network' }, this.config.chain.replace('solana:', ''));
 
   constructor(root: HTMLElement) {
     const options = this.config.confirm === 'websocket' ? { rpcSubscriptions: createSolanaRpcSubscriptions(this.config.ws) } : {};
     this.sender = { rpc: this.rpc, send: (signer, instructions) => sendInstructions(this.rpc, signer, instructions, options) };
-    this.wallet = new WalletState(this.config.chain, () => {
+    // the cluster by its genesis hash, asked once; a failed ask is asked again at the next signature
+    let cluster: Promise<SolanaChain> | null = null;
+    const clusterChain = () => {
+      cluster ??= fetchClusterChain(this.rpc).then(
+        ({ chain }) => {
+          this.networkLabel.textContent = chain.replace('solana:', '');
+          return chain;
+        },
+        (e: unknown) => {
+          cluster = null;
+          throw e;
+        },
+      );
+      return cluster;
+    };
+    void clusterChain().catch(() => undefined);
+    this.wallet = new WalletState(clusterChain, () => {
       this.renderWallet();
       void this.refresh();
     });
@@ -75,7 +93,7 @@ class App {
           h('div', {}, h('h1', {}, 'Coverage pool'), h('p', { class: 'tagline' }, 'Stake USDC, earn premium · buy cover against stablecoin depegs')),
         ),
         h('div', { class: 'meta' },
-          h('span', { class: 'network', title: this.config.rpc }, this.config.chain.replace('solana:', ''), ' · ', network.host),
+          h('span', { class: 'network', title: this.config.rpc }, this.networkLabel, ' · ', network.host),
           this.clock,
         ),
         this.walletBox,
@@ -83,7 +101,9 @@ class App {
       this.nav,
       this.banner,
       this.main,
-      h('footer', {}, h('p', {}, 'Every number is the program\'s own: computed with @coverage-pool/client, whose math is held to the program by golden vectors.')),
+      h('footer', {}, h('p', {},
+        'Computed in your browser with @coverage-pool/client from the accounts as last read (its math is checked against the program\'s by golden vectors); ' +
+          'yearly rates and the next 7 days\' premium are projections, not promises.')),
     );
     window.addEventListener('hashchange', () => this.show());
     this.show();

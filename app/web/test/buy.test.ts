@@ -184,3 +184,29 @@ test('a phone-sized screen, with the keyboard alone: connect, quote, labelled co
   await screenshot(page, 'phone-buy');
   assert.deepEqual(s.errors, []);
 });
+
+test('a wallet on another network: the page refuses to send, by name, and the wallet is never asked', { timeout: 120_000 }, async (t) => {
+  const net = await startLocalnet();
+  t.after(() => net.stop());
+  await stakeWithCli(net, 100_000, [0]);
+  const s = await openPage(net, { view: 'buy', walletChain: 'solana:devnet' });
+  t.after(() => s.close());
+  const { page } = s;
+  // the header names the cluster the RPC serves, from its genesis hash
+  await until(page, 'network', 'localnet');
+  await page.getByRole('button', { name: 'Connect Test Wallet' }).click();
+  await byTestId(page, 'faucet').click();
+  await until(page, 'balance', '100 000 USDC');
+  await page.getByLabel('Cover amount (USDC)').fill('1000');
+  await until(page, 'premium', /USDC$/);
+  await page.getByRole('button', { name: 'Buy cover' }).click();
+  const status = await until(page, 'buy-status', /failed/);
+  assert.equal(
+    status,
+    "Purchase failed. Your wallet account is on solana:devnet, but this page's cluster is solana:localnet: switch the wallet to localnet " +
+      "(or open the page for the wallet's cluster); nothing was sent.WalletChainMismatch",
+  );
+  assert.equal(await page.evaluate(() => window.testWallet.signed), 0, 'the wallet was never asked to sign');
+  const rpc = createSolanaRpc(net.info.rpc);
+  assert.deepEqual(await fetchPolicies(rpc, { owner: (await walletKeypair()).address }), []);
+});
