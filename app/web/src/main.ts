@@ -170,7 +170,8 @@ class App {
         this.alert('No pool configured: open the page with ?pool=<pool address> (or build it with VITE_POOL).');
         return;
       }
-      const s = await loadSnapshot(this.rpc, this.pool, this.wallet.connection?.address);
+      const owner = this.wallet.connection?.address;
+      const s = await loadSnapshot(this.rpc, this.pool, owner, owner ? this.views.policies.watched(this.pool, owner) : []);
       for (const m of s.markets) {
         if (!this.names.markets.has(m.address)) {
           const known = KNOWN_FEEDS[feedIdHex(m.market.feedId)];

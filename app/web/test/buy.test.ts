@@ -10,7 +10,7 @@ import { after, test } from 'node:test';
 import { createSolanaRpc, type Address } from '@solana/kit';
 import { fetchToken, findAssociatedTokenPda, TOKEN_PROGRAM_ADDRESS } from '@solana-program/token';
 import { fetchPolicies, fetchQuoteAccounts, fetchUnixTimestamp, marketCapacity } from '@coverage-pool/client';
-import { cover, stakeWithCli, startLocalnet } from '@coverage-pool/client/testing';
+import { cover, stakeWithCli, startLocalnet, writeKeypairFile } from '@coverage-pool/client/testing';
 import { openPage, screenshot, stopServer, walletKeypair } from './browser';
 import { byTestId, until } from './page';
 
@@ -118,6 +118,23 @@ test('buy at the quoted premium; over capacity refused live and on chain, by nam
   await page.evaluate(() => window.testWallet.reject());
   assert.equal(await until(page, 'buy-status', /failed/), 'Purchase failed. You declined the request in your wallet: nothing was sent.');
   assert.deepEqual(await state(), unchanged);
+
+  // ---- the policy transferred away: it still exists, so it is not shown as closed — it leaves the list
+  await page.locator('[data-testid="tab-policies"]').click();
+  await row.waitFor();
+  cover(net, writeKeypairFile((await walletKeypair()).bytes), ['cover', 'transfer', '--policy', policy.address, '--to', leaver.owner]);
+  await until(page, 'policies', 'No policies yet');
+  assert.equal(await row.count(), 0);
+
+  // ---- a corrupt memory of policies in this browser: forgotten, the page still works
+  await page.evaluate(() => {
+    for (const k of Object.keys(localStorage)) if (k.startsWith('coverage-pool:policies:')) localStorage.setItem(k, '{not json');
+  });
+  await page.reload();
+  await page.waitForSelector('body[data-loaded="true"]');
+  if (!(await byTestId(page, 'account').count())) await page.getByRole('button', { name: 'Connect Test Wallet' }).click();
+  await page.locator('[data-testid="tab-policies"]').click();
+  await until(page, 'policies', 'No policies yet');
   assert.deepEqual(s.errors.filter((e) => !e.includes('Failed to load resource')), []);
 });
 
@@ -209,4 +226,19 @@ test('a wallet on another network: the page refuses to send, by name, and the wa
   assert.equal(await page.evaluate(() => window.testWallet.signed), 0, 'the wallet was never asked to sign');
   const rpc = createSolanaRpc(net.info.rpc);
   assert.deepEqual(await fetchPolicies(rpc, { owner: (await walletKeypair()).address }), []);
+
+  // ---- the market's state as buy_cover's checks see it (the client's check_sale), prices in any exponent
+  const feed = net.info.markets[0]!.feed_id;
+  await page.locator('[data-testid="tab-pool"]').click();
+  await until(page, 'market-0-status', /^Active$/);
+  const now = await fetchUnixTimestamp(rpc);
+  await net.call('localnet_setPrice', [feed, { price: 100_000, conf: 1, exponent: -5, publishTime: Number(now) - 3_600 }]);
+  assert.equal(await until(page, 'market-0-status', /^Not selling/), "Not selling: oracle price is older than the market's max price age");
+  await net.call('localnet_setPrice', [feed, { price: 94_000, conf: 0, exponent: -5 }]);
+  await until(page, 'market-0-price', '$0.9400');
+  assert.match(await until(page, 'market-0-status', /^Not selling/), /strike/i);
+  assert.equal(await page.locator('[data-testid="market-0-price"] .bad-text').count(), 1, 'below the strike, read in price units whatever the exponent');
+  await net.call('localnet_setPrice', [feed, { price: 100_000, conf: 1, exponent: -5 }]);
+  await until(page, 'market-0-status', /^Active$/);
+  assert.equal(await page.locator('[data-testid="market-0-price"] .bad-text').count(), 0);
 });

@@ -13,6 +13,7 @@ import {
   fetchQuoteAccounts,
   marketCapacity,
   policyTerm,
+  PRICE_EXPONENT,
   quotePremium,
 } from '@coverage-pool/client';
 import { describeError, runTransaction, type Sender } from '../actions';
@@ -80,7 +81,7 @@ export class BuyView {
     const index = Number(this.market.value || 0);
     const m = s.markets[index];
     if (!m) return 'Pick a market.';
-    const status = marketStatus(m, s.now);
+    const status = marketStatus(m, s.now, s.pool);
     if (status.tone !== 'ok') return `This market sells no cover now: ${status.text.toLowerCase()}.`;
     if (this.amount.value.trim() === '') return `Enter an amount of cover in ${this.symbol}.`;
     try {
@@ -102,10 +103,10 @@ export class BuyView {
     const s = this.snapshot;
     const m = s?.markets[Number(this.market.value || 0)];
     if (!s || !m) return;
-    const status = marketStatus(m, s.now);
+    const status = marketStatus(m, s.now, s.pool);
     const feed = m.feed;
     const { capacity, activeCover, left } = m.capacity;
-    const usd = (units: bigint) => usdPrice(units, -8);
+    const usd = (units: bigint) => usdPrice(units, PRICE_EXPONENT);
     fill(this.side,
       h('header', { class: 'card-head' },
         h('h3', {}, this.names().markets.get(m.address) ?? `Market ${m.index}`),
