@@ -8,6 +8,13 @@
 //! * the core's numbers: premiums (`pricing::Curve`), full quotes
 //!   (`coverage_sdk::quote::premium` on real accounts), share values, required capital,
 //!   payouts with haircuts, policy terms;
+//! * premium accrual (`Pool::accrue_premium`) on real pools and ledgers: each
+//!   tranche's assets, the fees owed and the ledger after it, an ineligible
+//!   tranche and the ring jump of a long-idle ledger included;
+//! * oracle prices in price units (`price::from_oracle`) and whether a market
+//!   sells cover (`buy_cover`'s `check_sale`) for prices, states and clocks;
+//! * the Anchor framework's error codes the client names;
+//! * the cover a withdrawal must still back per market (`policy::claimable_cover_day`);
 //! * real refusals from the bank: the transaction error → the named error.
 //!
 //! The file is committed; this test fails when it is stale. After a program
@@ -1271,6 +1278,599 @@ fn payout_vectors() -> Value {
     json!({ "fractions": fractions, "payouts": payouts, "eligibility": eligibility, "policy_terms": terms })
 }
 
+// ------------------------------------------------------------------ accounts ↔ bytes
+
+/// An Anchor (borsh) account's bytes, padded to the `len` the program allocated.
+fn account_bytes<T: anchor_lang::AccountSerialize>(account: &T, len: usize) -> Vec<u8> {
+    let mut data = Vec::new();
+    account.try_serialize(&mut data).unwrap();
+    assert!(data.len() <= len, "{} bytes in an account of {len}", data.len());
+    data.resize(len, 0);
+    data
+}
+
+/// A zero-copy account's bytes: discriminator, then the struct as it lies in memory.
+fn zero_copy_bytes<T: bytemuck::Pod + anchor_lang::Discriminator>(account: &T) -> Vec<u8> {
+    let mut data = T::DISCRIMINATOR.to_vec();
+    data.extend_from_slice(bytemuck::bytes_of(account));
+    data
+}
+
+// ------------------------------------------------------------------ premium accrual
+
+/// The pool and ledger after `Pool::accrue_premium(ledger, now)` — the
+/// program's own path: the ledger earns what is due (`streaming::accrue`),
+/// `split_by_weight` shares it among the tranches that have shares, and what
+/// none can take is owed to the treasury.
+fn accrual(label: &str, pool: &Pool, ledger: &PremiumLedger, pool_len: usize, now: i64) -> Value {
+    let (mut p, mut l) = (pool.clone(), *ledger);
+    p.accrue_premium(&mut l, now).unwrap();
+    let n = p.tranche_count as usize;
+    json!({
+        "label": label,
+        "pool": hex(&account_bytes(pool, pool_len)),
+        "ledger": hex(&zero_copy_bytes(ledger)),
+        "now": n64(now),
+        "eligible": pool.tranches[..n].iter().map(|t| t.dead_shares > 0).collect::<Vec<_>>(),
+        "earned": n64(ledger.unearned_total - l.unearned_total),
+        "assets": u64s(&p.tranche_assets()[..n]),
+        "fees_owed": n64(p.fees_owed),
+        "pool_after": hex(&account_bytes(&p, pool_len)),
+        "ledger_after": hex(&zero_copy_bytes(&l)),
+    })
+}
+
+/// Accruals of a snapshot's pool and ledger at `now + later` for each `later`.
+fn accruals_on(label: &str, s: &Snapshot, now: i64, laters: &[(i64, &str)]) -> Vec<Value> {
+    let pool: Pool = coverage_sdk::decode(&s.pool).unwrap();
+    let ledger: PremiumLedger = coverage_sdk::quote::decode_zero_copy(&s.ledger).unwrap();
+    // the bytes these vectors give for the inputs are the accounts' own
+    assert_eq!(account_bytes(&pool, s.pool.len()), s.pool);
+    assert_eq!(zero_copy_bytes(&ledger), s.ledger);
+    laters
+        .iter()
+        .map(|&(later, what)| accrual(&format!("{label}: {what}"), &pool, &ledger, s.pool.len(), now + later))
+        .collect()
+}
+
+// ------------------------------------------------------------------ oracle prices and sales
+
+/// Oracle `(price, conf, exponent)` → price units (`price::from_oracle`), or the error.
+fn price_unit_vectors() -> Vec<Value> {
+    use coverage_core::price::from_oracle;
+    let mut cases: Vec<(i64, u64, i32)> = vec![
+        (99_950_000, 20_000, -8),
+        (99_950, 20, -5),
+        (1, 0, 0),
+        (1, 0, 8),
+        (0, 0, -8),
+        (-5, 0, -8),
+        (1, 0, -9),
+        (1, 0, 9),
+        (i64::MAX, 0, 0),
+        (i64::MAX, 0, -8),
+        (1, u64::MAX, -7),
+        (1, u64::MAX, -8),
+        (184_467_440_737, 0, 0),
+        (184_467_440_738, 0, 0),
+        (1_844, 0, 8),
+        (1_845, 0, 8),
+    ];
+    let mut r = Rng(SEED + 11);
+    for _ in 0..60 {
+        let exponent = r.range(0, 20) as i32 - 10;
+        let price = r.magnitude(18) as i64 - if r.range(0, 9) == 0 { 1 << 40 } else { 0 };
+        cases.push((price, r.magnitude(16), exponent));
+    }
+    cases
+        .into_iter()
+        .map(|(price, conf, exponent)| {
+            json!({
+                "price": n64(price), "conf": n64(conf), "exponent": exponent,
+                "result": core(from_oracle(price, conf, exponent), |u| json!({ "price": n64(u.price), "conf": n64(u.conf) })),
+            })
+        })
+        .collect()
+}
+
+/// The cover each market's book must still back when a staker withdraws:
+/// cover a streak not yet reported could find in force, from
+/// `policy::claimable_cover_day` (what `close_market` uses and, since the
+/// late-report fix, `withdraw`), then `book::active_cover_on` that day. Books
+/// are sparse here (`ending`: day → cover ending at its midnight) to keep the
+/// file small; the TS side rebuilds the ring.
+fn claimable_cover_vectors() -> Vec<Value> {
+    use coverage_core::book::{active_cover_on, BOOK_DAYS};
+    const D: i64 = 86_400;
+    let day = 20_000i64;
+    let midnight = day * D;
+    // processed up to yesterday: 1 000 ended at 00:00 today, 300 ends at 00:00 tomorrow, 50 in 5 days
+    let ending = vec![(day, 1_000u64), (day + 1, 300), (day + 5, 50)];
+    // label, processed day, last publish time, max price age, now, cover ending by day
+    type Case = (&'static str, i64, i64, i64, i64, Vec<(i64, u64)>);
+    let mut cases: Vec<Case> = vec![
+        (
+            "last publish before midnight, 10 s after it",
+            day - 1,
+            midnight - 30,
+            60,
+            midnight + 10,
+            ending.clone(),
+        ),
+        (
+            "last publish after midnight",
+            day - 1,
+            midnight + 5,
+            60,
+            midnight + 10,
+            ending.clone(),
+        ),
+        (
+            "stale publish, max age spanning midnight",
+            day - 1,
+            midnight - 3_600,
+            60,
+            midnight + 30,
+            ending.clone(),
+        ),
+        (
+            "stale publish, max age just reaching midnight",
+            day - 1,
+            midnight - 3_600,
+            60,
+            midnight + 60,
+            ending.clone(),
+        ),
+        (
+            "stale publish, max age past midnight",
+            day - 1,
+            midnight - 3_600,
+            60,
+            midnight + 61,
+            ending.clone(),
+        ),
+        (
+            "publish exactly at midnight",
+            day - 1,
+            midnight,
+            60,
+            midnight + 10,
+            ending.clone(),
+        ),
+        (
+            "publish one second before midnight",
+            day - 1,
+            midnight - 1,
+            60,
+            midnight + 10,
+            ending.clone(),
+        ),
+        (
+            "never published, long max age",
+            day - 1,
+            0,
+            7_200,
+            midnight + 3_599,
+            ending.clone(),
+        ),
+        (
+            "book already processed today",
+            day,
+            midnight - 30,
+            60,
+            midnight + 10,
+            vec![(day + 1, 300), (day + 5, 50)],
+        ),
+        (
+            "midday, fresh publish",
+            day - 1,
+            midnight + 43_000,
+            60,
+            midnight + 43_200,
+            ending.clone(),
+        ),
+        ("empty book", day - 1, midnight - 30, 60, midnight + 10, vec![]),
+    ];
+    let mut r = Rng(SEED + 12);
+    for _ in 0..30 {
+        let processed = day - r.range(0, 3) as i64;
+        let now = midnight + r.range(0, 2 * D as u64) as i64 - D / 2;
+        let age = r.range(1, 4_000) as i64;
+        let last = now - r.range(0, 8_000) as i64;
+        let ending = (0..r.range(0, 6))
+            .map(|_| (processed + r.range(1, 40) as i64, r.magnitude(12)))
+            .collect();
+        cases.push(("random", processed, last, age, now, ending));
+    }
+    cases
+        .into_iter()
+        .map(|(label, processed, last, age, now, ending)| {
+            let mut by_end_day = vec![0u64; BOOK_DAYS];
+            let mut active = 0u64;
+            for &(d, a) in &ending {
+                by_end_day[d.rem_euclid(BOOK_DAYS as i64) as usize] += a;
+                active += a;
+            }
+            let claim_day = policy::claimable_cover_day(last, age, now);
+            let cover = active_cover_on(active, processed, &by_end_day, claim_day).unwrap();
+            json!({
+                "label": label,
+                "active_cover": n64(active), "processed_day": n64(processed),
+                "ending": ending.iter().map(|&(d, a)| json!([n64(d), n64(a)])).collect::<Vec<_>>(),
+                "last_publish_time": n64(last), "max_price_age": age, "now": n64(now),
+                "day": n64(claim_day), "cover": n64(cover),
+            })
+        })
+        .collect()
+}
+
+/// Whether a market sells cover (`buy_cover`'s `check_sale`, the program's own
+/// function) for states of the pool and market, price update accounts and clocks.
+fn sale_check_vectors(pool: &Pool, pool_len: usize, market: &Market, market_len: usize, now: i64) -> Vec<Value> {
+    use coverage_pool::instructions::buyer::buy_cover::check_sale;
+    use coverage_pool::state::MarketStatus as S;
+    use pyth_solana_receiver_sdk::price_update::VerificationLevel;
+    let feed = market.feed_id;
+    let receiver = pyth_solana_receiver_sdk::ID;
+    let healthy = || pyth::PriceUpdate::new(feed, USD, USD as u64 / 1_000, now - 10);
+    let with = |f: &dyn Fn(&mut pyth::PriceUpdate)| {
+        let mut u = healthy();
+        f(&mut u);
+        u.data()
+    };
+    type Case = (
+        &'static str,
+        Option<fn(&mut Pool)>,
+        Option<fn(&mut Market, i64)>,
+        Pubkey,
+        Vec<u8>,
+        i64,
+    );
+    let cases: Vec<Case> = vec![
+        ("a fresh healthy price", None, None, receiver, healthy().data(), now),
+        (
+            "the pool paused",
+            Some(|p| p.paused = true),
+            None,
+            receiver,
+            healthy().data(),
+            now,
+        ),
+        (
+            "the market paused",
+            None,
+            Some(|m, _| m.paused = true),
+            receiver,
+            healthy().data(),
+            now,
+        ),
+        (
+            "a streak open",
+            None,
+            Some(|m, _| m.status = S::StreakOpen),
+            receiver,
+            healthy().data(),
+            now,
+        ),
+        (
+            "triggered",
+            None,
+            Some(|m, _| m.status = S::Triggered),
+            receiver,
+            healthy().data(),
+            now,
+        ),
+        (
+            "closed",
+            None,
+            Some(|m, _| m.status = S::Closed),
+            receiver,
+            healthy().data(),
+            now,
+        ),
+        (
+            "paused and triggered: paused first",
+            None,
+            Some(|m, _| {
+                m.paused = true;
+                m.status = S::Triggered
+            }),
+            receiver,
+            healthy().data(),
+            now,
+        ),
+        (
+            "not open yet",
+            None,
+            Some(|m, now| m.sales_open_at = now + 1),
+            receiver,
+            healthy().data(),
+            now,
+        ),
+        (
+            "open this second",
+            None,
+            Some(|m, now| m.sales_open_at = now),
+            receiver,
+            healthy().data(),
+            now,
+        ),
+        (
+            "the price account of another owner",
+            None,
+            None,
+            anchor_lang::system_program::ID,
+            healthy().data(),
+            now,
+        ),
+        (
+            "no price account",
+            None,
+            None,
+            anchor_lang::system_program::ID,
+            vec![],
+            now,
+        ),
+        ("not a PriceUpdateV2", None, None, receiver, vec![0; 134], now),
+        (
+            "partially verified",
+            None,
+            None,
+            receiver,
+            with(&|u| u.level = VerificationLevel::Partial { num_signatures: 5 }),
+            now,
+        ),
+        (
+            "another feed",
+            None,
+            None,
+            receiver,
+            with(&|u| u.feed_id = [9; 32]),
+            now,
+        ),
+        ("a price of zero", None, None, receiver, with(&|u| u.price = 0), now),
+        ("a negative price", None, None, receiver, with(&|u| u.price = -1), now),
+        ("exponent -9", None, None, receiver, with(&|u| u.exponent = -9), now),
+        (
+            "exponent 9",
+            None,
+            None,
+            receiver,
+            with(&|u| {
+                u.exponent = 9;
+                u.price = 1;
+                u.conf = 0
+            }),
+            now,
+        ),
+        (
+            "exponent 8, too large",
+            None,
+            None,
+            receiver,
+            with(&|u| {
+                u.exponent = 8;
+                u.price = 1_845;
+                u.conf = 0
+            }),
+            now,
+        ),
+        (
+            "exponent -5, healthy",
+            None,
+            None,
+            receiver,
+            with(&|u| {
+                u.exponent = -5;
+                u.price = 99_950;
+                u.conf = 10
+            }),
+            now,
+        ),
+        (
+            "exponent -5, below the strike",
+            None,
+            None,
+            receiver,
+            with(&|u| {
+                u.exponent = -5;
+                u.price = 95_000;
+                u.conf = 1
+            }),
+            now,
+        ),
+        (
+            "exponent 0, one dollar",
+            None,
+            None,
+            receiver,
+            with(&|u| {
+                u.exponent = 0;
+                u.price = 1;
+                u.conf = 0
+            }),
+            now,
+        ),
+        (
+            "published max_price_age ago",
+            None,
+            None,
+            receiver,
+            with(&|u| u.publish_time -= 50),
+            now,
+        ),
+        (
+            "published a second too long ago",
+            None,
+            None,
+            receiver,
+            with(&|u| u.publish_time -= 51),
+            now,
+        ),
+        (
+            "published after the clock",
+            None,
+            None,
+            receiver,
+            with(&|u| u.publish_time += 20),
+            now,
+        ),
+        (
+            "older than the last accepted price",
+            None,
+            Some(|m, now| m.last_publish_time = now - 5),
+            receiver,
+            healthy().data(),
+            now,
+        ),
+        (
+            "as old as the last accepted price",
+            None,
+            Some(|m, now| m.last_publish_time = now - 10),
+            receiver,
+            healthy().data(),
+            now,
+        ),
+        (
+            "confidence at the bound",
+            None,
+            None,
+            receiver,
+            with(&|u| u.conf = u.price as u64 / 20),
+            now,
+        ),
+        (
+            "confidence past the bound",
+            None,
+            None,
+            receiver,
+            with(&|u| u.conf = u.price as u64 / 20 + 1),
+            now,
+        ),
+        (
+            "price − conf at the strike",
+            None,
+            None,
+            receiver,
+            with(&|u| {
+                u.price = 95_100_000;
+                u.conf = 100_000
+            }),
+            now,
+        ),
+        (
+            "price − conf under the strike",
+            None,
+            None,
+            receiver,
+            with(&|u| {
+                u.price = 95_100_000;
+                u.conf = 100_001
+            }),
+            now,
+        ),
+        (
+            "price under the strike",
+            None,
+            None,
+            receiver,
+            with(&|u| {
+                u.price = 94_000_000;
+                u.conf = 0
+            }),
+            now,
+        ),
+        (
+            "conf above the price",
+            None,
+            None,
+            receiver,
+            with(&|u| {
+                u.price = 1;
+                u.conf = 2
+            }),
+            now,
+        ),
+    ];
+    assert_eq!(market.max_price_age, 60, "the ages above assume a 60 s max age");
+    cases
+        .into_iter()
+        .map(|(label, pool_change, market_change, owner, mut data, at)| {
+            let (mut p, mut m) = (pool.clone(), market.clone());
+            if let Some(f) = pool_change {
+                f(&mut p);
+            }
+            if let Some(f) = market_change {
+                f(&mut m, at);
+            }
+            let address = Pubkey::new_unique();
+            let mut lamports = 1_000_000u64;
+            let data_hex = hex(&data);
+            let info =
+                anchor_lang::prelude::AccountInfo::new(&address, false, false, &mut lamports, &mut data, &owner, false);
+            let result = match check_sale(&p, &m, &info, at) {
+                Ok(()) => json!({ "ok": null }),
+                Err(anchor_lang::error::Error::AnchorError(e)) => json!({ "error": e.error_name }),
+                Err(e) => panic!("{label}: {e:?}"),
+            };
+            json!({
+                "label": label,
+                "pool": hex(&account_bytes(&p, pool_len)),
+                "market": hex(&account_bytes(&m, market_len)),
+                "price_update": { "owner": key(&owner), "data": data_hex },
+                "now": n64(at),
+                "result": result,
+            })
+        })
+        .collect()
+}
+
+/// The Anchor framework's errors (codes 100–5000) the TypeScript client names.
+fn anchor_error_vectors() -> Vec<Value> {
+    use anchor_lang::error::ErrorCode as A;
+    [
+        A::InstructionMissing,
+        A::InstructionFallbackNotFound,
+        A::InstructionDidNotDeserialize,
+        A::InstructionDidNotSerialize,
+        A::ConstraintMut,
+        A::ConstraintHasOne,
+        A::ConstraintSigner,
+        A::ConstraintRaw,
+        A::ConstraintOwner,
+        A::ConstraintSeeds,
+        A::ConstraintAddress,
+        A::ConstraintTokenMint,
+        A::ConstraintTokenOwner,
+        A::ConstraintTokenTokenProgram,
+        A::ConstraintMintTokenProgram,
+        A::ConstraintDuplicateMutableAccount,
+        A::RequireViolated,
+        A::RequireKeysEqViolated,
+        A::AccountDiscriminatorAlreadySet,
+        A::AccountDiscriminatorNotFound,
+        A::AccountDiscriminatorMismatch,
+        A::AccountDidNotDeserialize,
+        A::AccountDidNotSerialize,
+        A::AccountNotEnoughKeys,
+        A::AccountNotMutable,
+        A::AccountOwnedByWrongProgram,
+        A::InvalidProgramId,
+        A::InvalidProgramExecutable,
+        A::AccountNotSigner,
+        A::AccountNotSystemOwned,
+        A::AccountNotInitialized,
+        A::AccountNotProgramData,
+        A::AccountNotAssociatedTokenAccount,
+        A::AccountSysvarMismatch,
+        A::DeclaredProgramIdMismatch,
+        A::TryingToInitPayerAsProgramAccount,
+    ]
+    .into_iter()
+    .map(|e| json!({ "code": u32::from(e), "name": e.name(), "message": e.to_string() }))
+    .collect()
+}
+
 // ------------------------------------------------------------------ the bank story
 
 /// Raw bytes of an account.
@@ -1358,6 +1958,8 @@ struct Story {
     required_capital: Vec<Value>,
     settled: Vec<Value>,
     refusals: Vec<Value>,
+    accruals: Vec<Value>,
+    sale_checks: Vec<Value>,
 }
 
 /// A pool's life in the bank: deposits, two markets, purchases, a withdrawal
@@ -1390,10 +1992,17 @@ async fn bank_story() -> Story {
     let dave = env.new_staker_seeded(20_000 * ONE, SEED, 4).await;
 
     // an empty book, then purchases hour by hour
+    let (empty, now) = (snapshot(&mut env, &binary).await, env.now().await);
+    let mut accruals = accruals_on(
+        "an empty ledger",
+        &empty,
+        now,
+        &[(86_400, "a day later, nothing to earn")],
+    );
     let mut snapshots = vec![quotes_on(
         "empty book",
-        &snapshot(&mut env, &binary).await,
-        env.now().await,
+        &empty,
+        now,
         &[
             (ONE, 1, 0),
             (1_000 * ONE, 30, 0),
@@ -1410,11 +2019,24 @@ async fn bank_story() -> Story {
     env.warp_by(3_600).await;
     // premium earned while only the junior tranche has shares: all of it goes there
     let now = env.now().await;
+    let junior_only = snapshot(&mut env, &binary).await;
     snapshots.push(quotes_on(
         "the senior tranche still empty",
-        &snapshot(&mut env, &binary).await,
+        &junior_only,
         now,
         &[(ONE, 1, 0), (1_000 * ONE, 30, 3 * 3_600)],
+    ));
+    // the senior tranche has no shares: not eligible, all the premium goes to the junior
+    accruals.extend(accruals_on(
+        "the senior tranche without shares",
+        &junior_only,
+        now,
+        &[
+            (0, "now"),
+            (600, "10 minutes later"),
+            (3 * 3_600 + 1, "3 hours later"),
+            (2 * 86_400, "two days later"),
+        ],
     ));
     env.deposit(&bob, 1, 40_000 * ONE, 0).await.unwrap();
     let p_linear = env.buy_cover(&dave, &linear, 80_000 * ONE, 90, u64::MAX).await.unwrap();
@@ -1445,6 +2067,54 @@ async fn bank_story() -> Story {
             (0, 30, 0),
         ],
     ));
+
+    // accruals on a pool with two tranches, from a ledger streaming three policies
+    let ledger_now: PremiumLedger = coverage_sdk::quote::decode_zero_copy(&s.ledger).unwrap();
+    assert!(
+        coverage_core::policy::day_of(now + 400 * 86_400) - ledger_now.current_day
+            > coverage_core::streaming::LEDGER_DAYS as i64,
+        "400 days on, the ledger jumps the rest of its ring"
+    );
+    accruals.extend(accruals_on(
+        "two tranches with shares",
+        &s,
+        now,
+        &[
+            (0, "now"),
+            (1, "a second later"),
+            (3_600, "an hour later"),
+            (86_400 + 7, "a day later"),
+            (30 * 86_400, "30 days later"),
+            (400 * 86_400, "400 days later: the ring jump"),
+        ],
+    ));
+    // no tranche has shares: everything earned is owed to the treasury
+    let mut unowned: Pool = coverage_sdk::decode(&s.pool).unwrap();
+    for t in unowned.tranches.iter_mut() {
+        t.dead_shares = 0;
+    }
+    let no_shares = Snapshot {
+        pool: account_bytes(&unowned, s.pool.len()),
+        ledger: s.ledger.clone(),
+        market: s.market.clone(),
+        book: s.book.clone(),
+    };
+    accruals.extend(accruals_on(
+        "no tranche with shares",
+        &no_shares,
+        now,
+        &[(86_400, "a day later: all to fees")],
+    ));
+
+    // whether the binary market sells cover, for prices, states and clocks
+    let market_raw = raw(&mut env, &binary).await;
+    let sale_checks = sale_check_vectors(
+        &coverage_sdk::decode(&s.pool).unwrap(),
+        s.pool.len(),
+        &coverage_sdk::decode(&market_raw).unwrap(),
+        market_raw.len(),
+        now,
+    );
 
     // refusals, each a real transaction the program rejects
     let (pool, ledger, market, now) = (
@@ -1680,6 +2350,8 @@ async fn bank_story() -> Story {
         required_capital,
         settled,
         refusals,
+        accruals,
+        sale_checks,
     }
 }
 
@@ -1717,6 +2389,11 @@ async fn golden_vectors_for_the_typescript_client() {
     v.insert("payouts".into(), payout_vectors());
     v.insert("settled_policies".into(), Value::Array(story.settled));
     v.insert("refusals".into(), Value::Array(story.refusals));
+    v.insert("accruals".into(), Value::Array(story.accruals));
+    v.insert("price_units".into(), Value::Array(price_unit_vectors()));
+    v.insert("sale_checks".into(), Value::Array(story.sale_checks));
+    v.insert("anchor_errors".into(), Value::Array(anchor_error_vectors()));
+    v.insert("claimable_cover".into(), Value::Array(claimable_cover_vectors()));
     let v = Value::Object(v);
 
     // every instruction and every account type of the IDL has vectors

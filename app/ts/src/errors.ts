@@ -4,7 +4,13 @@
  * for a person (`explainProgramError`).
  */
 import {
+  SOLANA_ERROR__BLOCK_HEIGHT_EXCEEDED,
   SOLANA_ERROR__INSTRUCTION_ERROR__CUSTOM,
+  SOLANA_ERROR__INSTRUCTION_ERROR__INSUFFICIENT_FUNDS,
+  SOLANA_ERROR__TRANSACTION_ERROR__ACCOUNT_NOT_FOUND,
+  SOLANA_ERROR__TRANSACTION_ERROR__BLOCKHASH_NOT_FOUND,
+  SOLANA_ERROR__TRANSACTION_ERROR__INSUFFICIENT_FUNDS_FOR_FEE,
+  SOLANA_ERROR__TRANSACTION_ERROR__INSUFFICIENT_FUNDS_FOR_RENT,
   isSolanaError,
   type Address,
 } from '@solana/kit';
@@ -204,4 +210,136 @@ export function explainProgramError(error: Pick<ProgramError, 'name' | 'message'
     default:
       return `${error.message}.`;
   }
+}
+
+/**
+ * The Anchor framework's errors the program can fail with before its own
+ * code runs (an account missing, a constraint failed), codes below 6000;
+ * checked against the framework by the golden vectors (`anchor_errors`).
+ */
+export const ANCHOR_ERRORS: readonly { code: number; name: string; message: string }[] = [
+  { code: 100, name: 'InstructionMissing', message: "Instruction discriminator not provided" },
+  { code: 101, name: 'InstructionFallbackNotFound', message: "Fallback functions are not supported" },
+  { code: 102, name: 'InstructionDidNotDeserialize', message: "The program could not deserialize the given instruction" },
+  { code: 103, name: 'InstructionDidNotSerialize', message: "The program could not serialize the given instruction" },
+  { code: 2000, name: 'ConstraintMut', message: "A mut constraint was violated" },
+  { code: 2001, name: 'ConstraintHasOne', message: "A has one constraint was violated" },
+  { code: 2002, name: 'ConstraintSigner', message: "A signer constraint was violated" },
+  { code: 2003, name: 'ConstraintRaw', message: "A raw constraint was violated" },
+  { code: 2004, name: 'ConstraintOwner', message: "An owner constraint was violated" },
+  { code: 2006, name: 'ConstraintSeeds', message: "A seeds constraint was violated" },
+  { code: 2012, name: 'ConstraintAddress', message: "An address constraint was violated" },
+  { code: 2014, name: 'ConstraintTokenMint', message: "A token mint constraint was violated" },
+  { code: 2015, name: 'ConstraintTokenOwner', message: "A token owner constraint was violated" },
+  { code: 2021, name: 'ConstraintTokenTokenProgram', message: "A token account token program constraint was violated" },
+  { code: 2022, name: 'ConstraintMintTokenProgram', message: "A mint token program constraint was violated" },
+  { code: 2040, name: 'ConstraintDuplicateMutableAccount', message: "A duplicate mutable account constraint was violated" },
+  { code: 2500, name: 'RequireViolated', message: "A require expression was violated" },
+  { code: 2502, name: 'RequireKeysEqViolated', message: "A require_keys_eq expression was violated" },
+  { code: 3000, name: 'AccountDiscriminatorAlreadySet', message: "The account discriminator was already set on this account" },
+  { code: 3001, name: 'AccountDiscriminatorNotFound', message: "No discriminator was found on the account" },
+  { code: 3002, name: 'AccountDiscriminatorMismatch', message: "Account discriminator did not match what was expected" },
+  { code: 3003, name: 'AccountDidNotDeserialize', message: "Failed to deserialize the account" },
+  { code: 3004, name: 'AccountDidNotSerialize', message: "Failed to serialize the account" },
+  { code: 3005, name: 'AccountNotEnoughKeys', message: "Not enough account keys given to the instruction" },
+  { code: 3006, name: 'AccountNotMutable', message: "The given account is not mutable" },
+  { code: 3007, name: 'AccountOwnedByWrongProgram', message: "The given account is owned by a different program than expected" },
+  { code: 3008, name: 'InvalidProgramId', message: "Program ID was not as expected" },
+  { code: 3009, name: 'InvalidProgramExecutable', message: "Program account is not executable" },
+  { code: 3010, name: 'AccountNotSigner', message: "The given account did not sign" },
+  { code: 3011, name: 'AccountNotSystemOwned', message: "The given account is not owned by the system program" },
+  { code: 3012, name: 'AccountNotInitialized', message: "The program expected this account to be already initialized" },
+  { code: 3013, name: 'AccountNotProgramData', message: "The given account is not a program data account" },
+  { code: 3014, name: 'AccountNotAssociatedTokenAccount', message: "The given account is not the associated token account" },
+  { code: 3015, name: 'AccountSysvarMismatch', message: "The given public key does not match the required sysvar" },
+  { code: 4100, name: 'DeclaredProgramIdMismatch', message: "The declared program id does not match the actual program id" },
+  { code: 4101, name: 'TryingToInitPayerAsProgramAccount', message: "You cannot/should not initialize the payer account as a program account" }
+];
+const ANCHOR_BY_CODE = new Map(ANCHOR_ERRORS.map((e) => [e.code, e]));
+
+const TOKEN_PROGRAMS = new Set(['TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA', 'TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb']);
+const SYSTEM_PROGRAM = '11111111111111111111111111111111';
+
+/** A failure that is not one of the program's named errors, named for a person. */
+export type NamedFailure = { name: string; words: string };
+
+/** kit's error codes along `err` and its causes (`context.__code`), outermost first. */
+function solanaCodes(err: unknown): number[] {
+  const codes: number[] = [];
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if (isSolanaError(e)) codes.push(e.context.__code);
+  }
+  return codes;
+}
+
+/** The transaction's logs, when the failure carries them (a preflight failure does). */
+function logsOf(err: unknown): string[] {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const logs = (e as { context?: { logs?: unknown } }).context?.logs;
+    if (Array.isArray(logs)) return logs.filter((l): l is string => typeof l === 'string');
+  }
+  return [];
+}
+
+/**
+ * The innermost failing program and its custom code, from the logs: the first
+ * `Program X failed: custom program error: 0x…` line is the deepest call (the
+ * callers' failures are logged after it with the same code).
+ */
+function innermostFailure(logs: readonly string[]): { program: string; code: number } | undefined {
+  for (const line of logs) {
+    const m = /^Program (\w+) failed: custom program error: 0x([0-9a-fA-F]+)/.exec(line);
+    if (m) return { program: m[1]!, code: parseInt(m[2]!, 16) };
+  }
+  return undefined;
+}
+
+/**
+ * Names what went wrong when it is not one of the program's named errors
+ * ({@link decodeProgramError} first): the framework's account checks
+ * (`AccountNotInitialized`: the payer's token account does not exist, …),
+ * too few tokens (`InsufficientTokens`, the token program's error inside the
+ * instruction), no SOL for the fee (`InsufficientSolForFee`) or for the rent
+ * of new accounts (`InsufficientSolForRent`), an expired blockhash
+ * (`TransactionExpired`). `null` when it is none of these: the caller shows
+ * kit's own message then.
+ */
+export function explainTransactionFailure(err: unknown, ctx: ExplainContext = {}): NamedFailure | null {
+  const token = ctx.symbol ?? 'tokens';
+  if (err instanceof Error && err.name === 'TransactionExpiredError') return expired();
+  const codes = solanaCodes(err);
+  if (codes.includes(SOLANA_ERROR__BLOCK_HEIGHT_EXCEEDED) || codes.includes(SOLANA_ERROR__TRANSACTION_ERROR__BLOCKHASH_NOT_FOUND)) {
+    return expired();
+  }
+  // the fee payer has no account at all (never held SOL) or too few lamports for the fee
+  if (codes.includes(SOLANA_ERROR__TRANSACTION_ERROR__ACCOUNT_NOT_FOUND) || codes.includes(SOLANA_ERROR__TRANSACTION_ERROR__INSUFFICIENT_FUNDS_FOR_FEE)) {
+    return { name: 'InsufficientSolForFee', words: 'Your wallet has no SOL to pay the network fee: add SOL and try again.' };
+  }
+  const rent = { name: 'InsufficientSolForRent', words: 'Your wallet has too little SOL for the rent of the accounts this transaction opens: add SOL and try again.' };
+  if (codes.includes(SOLANA_ERROR__TRANSACTION_ERROR__INSUFFICIENT_FUNDS_FOR_RENT) || codes.includes(SOLANA_ERROR__INSTRUCTION_ERROR__INSUFFICIENT_FUNDS)) {
+    return rent;
+  }
+  const inner = innermostFailure(logsOf(err));
+  if (inner && TOKEN_PROGRAMS.has(inner.program) && inner.code === 1) {
+    return { name: 'InsufficientTokens', words: `You do not have enough ${token} in your wallet for this.` };
+  }
+  // the system program's ResultWithNegativeLamports: an account's rent is more than the payer holds
+  if (inner && inner.program === SYSTEM_PROGRAM && inner.code === 1) return rent;
+  const found = find(err);
+  const anchor = found && (!inner || inner.program === COVERAGE_POOL_PROGRAM_ADDRESS) ? ANCHOR_BY_CODE.get(found.code) : undefined;
+  if (anchor?.name === 'AccountNotInitialized') {
+    return {
+      name: anchor.name,
+      words: `An account this transaction needs does not exist — most often your ${token} token account, when the wallet has never held ${token}: get ${token} first.`,
+    };
+  }
+  if (anchor) return { name: anchor.name, words: `${anchor.message}.` };
+  return null;
+}
+
+function expired(): NamedFailure {
+  return {
+    name: 'TransactionExpired',
+    words: 'The transaction expired before it was confirmed (its blockhash is too old): it can no longer land, so nothing was done. Try again.',
+  };
 }

@@ -10,10 +10,12 @@
  */
 export * from './generated';
 export * from './accounts';
+export * from './cluster';
 export * from './errors';
 export * from './format';
 export * from './instructions';
 export * from './math';
+export * from './oracle';
 export * from './pdas';
 export * from './pricing';
 export * from './pyth';

@@ -112,6 +112,20 @@ export function decodePriceUpdate(data: ReadonlyUint8Array): PriceUpdate {
 }
 
 /**
+ * Reads a price update as the program does (`PriceUpdateV2::try_deserialize`):
+ * the discriminator, then the fields; bytes after them are ignored. `null`
+ * when the data is not one (the program's `OracleInvalidAccount`).
+ */
+export function readPriceUpdate(data: ReadonlyUint8Array): PriceUpdate | null {
+  if (data.length < 8 || !PRICE_UPDATE_V2_DISCRIMINATOR.every((b, i) => data[i] === b)) return null;
+  try {
+    return priceUpdateDecoder.decode(data, 8) as PriceUpdate;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * A price `value × 10^exponent` as a decimal string, cut (not rounded) after
  * `maxFractionDigits`: `formatPrice(99701310n, -8)` is `"0.9970131"`.
  */

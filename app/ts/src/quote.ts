@@ -138,11 +138,39 @@ export function requiredCapital(activeCover: readonly bigint[], maxLeverageBps: 
   return largest > byLeverage ? largest : byLeverage;
 }
 
-/** The pool's required capital at `now` from its markets' books, in market order, as `withdraw` computes it. */
-export function poolRequiredCapital(pool: Pool, books: readonly CoverBook[], now: bigint): bigint {
-  const today = dayOf(now);
+/**
+ * The day from which a market's book holds cover that a streak not yet
+ * reported could find in force (`policy::claimable_cover_day`): the earliest
+ * such streak starts at `max(last_publish_time + 1, now − max_price_age)`,
+ * so cover that ended at midnight still counts until a price published after
+ * midnight is reported or `max_price_age` has passed since it.
+ */
+export function claimableCoverDay(lastPublishTime: bigint, maxPriceAge: number | bigint, now: bigint): bigint {
+  // saturating as the core's i64 arithmetic: a never-published market has 0 here
+  const afterLast = lastPublishTime + 1n;
+  const oldest = now - BigInt(maxPriceAge);
+  return dayOf(afterLast > oldest ? afterLast : oldest);
+}
+
+/** Cover a market's book must still back at `now`: its active cover on {@link claimableCoverDay}. */
+export function claimableCover(book: CoverBook, market: Market, now: bigint): bigint {
+  return activeCoverOn(book, claimableCoverDay(market.lastPublishTime, market.maxPriceAge, now));
+}
+
+/**
+ * The pool's required capital at `now` as `withdraw` computes it: from each
+ * market's claimable cover (not only today's: a depeg that started before
+ * midnight may still be reported), markets and books in market order.
+ */
+export function poolRequiredCapital(
+  pool: Pool,
+  markets: readonly Market[],
+  books: readonly CoverBook[],
+  now: bigint,
+): bigint {
+  if (markets.length !== books.length) throw new RuleError('WrongMarketBooks');
   return requiredCapital(
-    books.map((b) => activeCoverOn(b, today)),
+    books.map((b, i) => claimableCover(b, markets[i]!, now)),
     pool.maxLeverageBps,
   );
 }

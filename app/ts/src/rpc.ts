@@ -37,10 +37,70 @@ export async function fetchPolicies(
   }));
 }
 
-/** Accounts of the given types at `addresses`, decoded; throws if one is missing. */
+/**
+ * An account that is not owned by the program expected to own it: its data
+ * is not decoded (anyone can create an account with the right discriminator
+ * under another program; only the owner's accounts are the program's state).
+ */
+export class AccountOwnerError extends Error {
+  /** Named as the Anchor framework's check of the same thing. */
+  readonly errorName = 'AccountOwnedByWrongProgram';
+  constructor(
+    readonly address: Address,
+    readonly owner: Address,
+    readonly expected: Address,
+    what: string,
+  ) {
+    super(`${what} ${address} is owned by ${owner}, not by ${expected}: refusing to read it`);
+    this.name = 'AccountOwnerError';
+  }
+}
+
+/** An account that does not exist where one was required. */
+export class AccountMissingError extends Error {
+  readonly errorName = 'AccountNotInitialized';
+  constructor(
+    readonly address: Address,
+    what: string,
+  ) {
+    super(`${what} account ${address} does not exist`);
+    this.name = 'AccountMissingError';
+  }
+}
+
+/**
+ * The raw data of `items` (address, the program that must own it) in one
+ * request: `null` for an account that does not exist, an
+ * {@link AccountOwnerError} for one owned by another program.
+ */
+export async function fetchOwnedAccounts(
+  rpc: Rpc<GetMultipleAccountsApi>,
+  items: readonly (readonly [Address, Address])[],
+): Promise<(Uint8Array | null)[]> {
+  if (items.length === 0) return [];
+  const { value } = await rpc
+    .getMultipleAccounts(
+      items.map(([a]) => a),
+      { encoding: 'base64' },
+    )
+    .send();
+  return value.map((account, i) => {
+    const [address, owner] = items[i]!;
+    if (!account) return null;
+    if (account.owner !== owner) throw new AccountOwnerError(address, account.owner, owner, 'account');
+    return new Uint8Array(getBase64Encoder().encode(account.data[0]));
+  });
+}
+
+/**
+ * Accounts of the given types at `addresses`, decoded, each checked to be
+ * owned by the program (`programAddress`) first; throws an
+ * {@link AccountMissingError} if one is missing.
+ */
 export async function fetchDecoded<K extends AccountType>(
   rpc: Rpc<GetMultipleAccountsApi>,
   items: readonly (readonly [K, Address])[],
+  programAddress: Address = COVERAGE_POOL_PROGRAM_ADDRESS,
 ): Promise<AccountTypes[K][]> {
   const { value } = await rpc
     .getMultipleAccounts(
@@ -50,7 +110,8 @@ export async function fetchDecoded<K extends AccountType>(
     .send();
   return value.map((account, i) => {
     const [type, address] = items[i]!;
-    if (!account) throw new Error(`${type} account ${address} does not exist`);
+    if (!account) throw new AccountMissingError(address, type);
+    if (account.owner !== programAddress) throw new AccountOwnerError(address, account.owner, programAddress, `the ${type} account`);
     return decodeAccountData(type, getBase64Encoder().encode(account.data[0]));
   });
 }

@@ -25,9 +25,13 @@ export class InputError extends Error {
 
 /** `value` fits an unsigned integer of `bits`. */
 export function checkUint(field: string, value: bigint | number, bits: 8 | 16 | 32 | 64): void {
-  const v = BigInt(value);
   const max = bits === 64 ? U64_MAX : (1n << BigInt(bits)) - 1n;
-  if ((typeof value === 'number' && !Number.isInteger(value)) || v < 0n || v > max) {
+  // checked before BigInt(): BigInt(1.5) and BigInt(NaN) throw a bare RangeError
+  if (typeof value === 'number' && !Number.isInteger(value)) {
+    throw new InputError('OutOfRange', field, `${field} must be an integer from 0 to ${max}, not ${value}`);
+  }
+  const v = BigInt(value);
+  if (v < 0n || v > max) {
     throw new InputError('OutOfRange', field, `${field} must be an integer from 0 to ${max}, not ${value}`);
   }
 }
@@ -70,4 +74,53 @@ export function checkCoverAmount(amount: bigint | number, decimals?: number): vo
       `cover must be at least one whole token (${min} base units), not ${amount}`,
     );
   }
+}
+
+/**
+ * Parsers of what a person types into a form. Each refusal is an
+ * {@link InputError} with a rule naming what is wrong — `Required`,
+ * `InvalidNumber`, `AmbiguousSeparator`, `TooManyDecimals`, `OutOfRange` —
+ * rather than a silent reading: `Number()` would take "0x1e" as 30 and ""
+ * as 0, and stripping commas would read "1,5" as 15.
+ */
+const DECIMAL = /^(\d+)(?:\.(\d*))?$/;
+
+function decimalText(field: string, text: string): RegExpExecArray {
+  const t = text.trim().replace(/[\s_]/g, '');
+  if (t === '') throw new InputError('Required', field, `enter the ${field}`);
+  // a comma is a decimal separator in many locales and a thousands separator in others: ask
+  if (t.includes(',')) throw new InputError('AmbiguousSeparator', field, `write the ${field} with a point for decimals and no thousands separators, not "${text.trim()}"`);
+  const m = DECIMAL.exec(t);
+  if (!m) throw new InputError('InvalidNumber', field, `the ${field} must be a decimal number such as 12.5, not "${text.trim()}"`);
+  return m;
+}
+
+/** A decimal token amount ("1250.5") in base units of a mint with `decimals`. */
+export function parseTokenAmount(field: string, text: string, decimals: number): bigint {
+  const m = decimalText(field, text);
+  const frac = m[2] ?? '';
+  if (frac.length > decimals) throw new InputError('TooManyDecimals', field, `the ${field} has at most ${decimals} decimals, not ${frac.length}`);
+  const units = BigInt(m[1]!) * 10n ** BigInt(decimals) + BigInt(frac.padEnd(decimals, '0') || '0');
+  checkUint(field, units, 64);
+  return units;
+}
+
+/** A whole number of days in decimal digits ("30"; not "30.5", "3e1" nor "0x1e"). */
+export function parseWholeDays(text: string): number {
+  const t = text.trim();
+  if (t === '') throw new InputError('Required', 'days', 'enter the number of days');
+  if (!/^\d+$/.test(t)) throw new InputError('InvalidNumber', 'days', `days must be a whole number in digits, not "${t}"`);
+  const days = Number(t);
+  checkCoverTerm(days);
+  return days;
+}
+
+/** A tolerance in percent from 0 to 100 with at most 2 decimals ("0.5"), in basis points. */
+export function parseTolerancePercent(text: string): bigint {
+  const m = decimalText('tolerance', text);
+  const frac = m[2] ?? '';
+  if (frac.length > 2) throw new InputError('TooManyDecimals', 'tolerance', `the tolerance has at most 2 decimals (0.01 %), not ${frac.length}`);
+  const bps = BigInt(m[1]!) * 100n + BigInt(frac.padEnd(2, '0') || '0');
+  if (bps > 10_000n) throw new InputError('OutOfRange', 'tolerance', `the tolerance is from 0 to 100 %, not ${text.trim()} %`);
+  return bps;
 }

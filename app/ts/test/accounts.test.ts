@@ -2,7 +2,7 @@
 // generated decoders behind the checked ones, equal the fields Rust decodes.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { getAddressEncoder, getBase58Decoder } from '@solana/kit';
+import { address, getAddressEncoder, getBase58Decoder } from '@solana/kit';
 import {
   ACCOUNT_TYPES,
   AccountDataError,
@@ -15,7 +15,8 @@ import {
   policyFilters,
   type AccountType,
 } from '../src/accounts';
-import { MarketStatus, PolicyStatus } from '../src/generated';
+import { COVERAGE_POOL_PROGRAM_ADDRESS, MarketStatus, PolicyStatus } from '../src/generated';
+import { AccountOwnerError, fetchDecoded, fetchOwnedAccounts } from '../src/rpc';
 import { canon, fromHex, golden, idl, type Json } from './golden';
 
 const ENUMS: Partial<Record<AccountType, Record<string, Record<number, string>>>> = {
@@ -76,4 +77,33 @@ test('policy filters select by size, discriminator, owner and market at the offs
     { memcmp: { offset: 0n, bytes: getBase58Decoder().decode(Uint8Array.from(discriminator)), encoding: 'base58' } },
     { memcmp: { offset: BigInt(POLICY_OWNER_OFFSET), bytes: owner, encoding: 'base58' } },
   ]);
+});
+
+// An RPC that answers getMultipleAccounts with the given accounts (base64, as the wire carries them).
+const fakeRpc = (accounts: ({ owner: string; data: Uint8Array } | null)[]) =>
+  ({
+    getMultipleAccounts: () => ({
+      send: async () => ({
+        value: accounts.map((a) => a && { owner: a.owner, data: [Buffer.from(a.data).toString('base64'), 'base64'], lamports: 1n, executable: false, space: BigInt(a.data.length) }),
+      }),
+    }),
+  }) as never;
+
+test('accounts are read only from their owner: a copy under another program is refused by name, not decoded', async () => {
+  const pool = golden.accounts.find((a: Json) => a.type === 'Pool');
+  const data = fromHex(pool.data);
+  const at = address(pool.address);
+  const stranger = address('BPFLoaderUpgradeab1e11111111111111111111111');
+  const [ok] = await fetchDecoded(fakeRpc([{ owner: COVERAGE_POOL_PROGRAM_ADDRESS, data }]), [['Pool', at]] as const);
+  assert.deepEqual(canon(ok), pool.fields);
+  await assert.rejects(fetchDecoded(fakeRpc([{ owner: stranger, data }]), [['Pool', at]] as const), (e: unknown) => {
+    assert.ok(e instanceof AccountOwnerError);
+    assert.deepEqual([e.errorName, e.owner, e.expected], ['AccountOwnedByWrongProgram', stranger, COVERAGE_POOL_PROGRAM_ADDRESS]);
+    return true;
+  });
+  await assert.rejects(fetchDecoded(fakeRpc([null]), [['Pool', at]] as const), { name: 'AccountMissingError', errorName: 'AccountNotInitialized' });
+  // raw reads: a token account must be the token program's; a missing one is null
+  const token = address('TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA');
+  assert.deepEqual(await fetchOwnedAccounts(fakeRpc([{ owner: token, data: new Uint8Array([1, 2]) }, null]), [[at, token], [at, token]]), [new Uint8Array([1, 2]), null]);
+  await assert.rejects(fetchOwnedAccounts(fakeRpc([{ owner: stranger, data: new Uint8Array(165) }]), [[at, token]]), { errorName: 'AccountOwnedByWrongProgram' });
 });

@@ -53,8 +53,13 @@ test('generated builders: accounts by name + the decoded data rebuild the Rust b
       accounts[camel(a.name)] = a.signer ? signer(a.address) : addr(a.address);
     }
     const built = asVector(build({ ...accounts, ...args }));
-    const remaining = expected(v).accounts.slice(built.accounts.length);
-    built.accounts.push(...remaining);
+    // the generated builder knows the IDL's named accounts only: it must give exactly those; the
+    // vector's remaining accounts (unnamed, after them) are then appended — never padded from the
+    // vector up to whatever length the builder gave, which would hide a missing account
+    const named = v.accounts.filter((a: Json) => a.name).length;
+    assert.equal(built.accounts.length, named, `${v.name}: the named accounts`);
+    assert.ok(v.accounts.slice(named).every((a: Json) => !a.name), `${v.name}: named accounts first`);
+    built.accounts.push(...expected(v).accounts.slice(named));
     assert.deepEqual(built, expected(v), v.name);
   }
 });

@@ -41,12 +41,25 @@ export type LocalnetInfo = {
 
 let built: string | undefined;
 
-/** Path of the `cover` binary, built once per process unless `COVER_BIN` names one. */
+/**
+ * Path of the `cover` binary, built once per process unless `COVER_BIN` names
+ * one. Cargo says where it put it (`--message-format=json`: the artifact's
+ * `executable`), so a `CARGO_TARGET_DIR` or a configured target dir is followed.
+ */
 export function coverBinary(): string {
   if (process.env['COVER_BIN']) return process.env['COVER_BIN'];
   if (!built) {
-    execFileSync('cargo', ['build', '--quiet', '-p', 'cover-cli'], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
-    built = join(REPO, 'target/debug/cover');
+    const out = execFileSync('cargo', ['build', '--quiet', '-p', 'cover-cli', '--message-format=json-render-diagnostics'], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    for (const line of out.toString().split('\n')) {
+      if (!line.startsWith('{')) continue;
+      const m = JSON.parse(line) as { reason?: string; target?: { name?: string; kind?: string[] }; executable?: string | null };
+      if (m.reason === 'compiler-artifact' && m.target?.name === 'cover' && m.target.kind?.includes('bin') && m.executable) built = m.executable;
+    }
+    if (!built) throw new Error('cargo build -p cover-cli reported no `cover` executable');
   }
   return built;
 }

@@ -1,11 +1,22 @@
 // Premiums: the core's `pricing::Curve` (≥ 200 cases with the edges) and full
-// quotes on real accounts (`coverage_sdk::quote`), to the unit; required capital.
+// quotes on real accounts (`coverage_sdk::quote`), to the unit; required
+// capital, from the cover a withdrawal must still back; premium accrual into the tranches (`Pool::accrue_premium`).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeCoverBookData, decodeMarketData, decodePoolData, decodePremiumLedgerData } from '../src/accounts';
 import { curvePremium, kinkCover, rateAt, type Curve } from '../src/pricing';
-import { accruePool, marketCapacity, quotePremium, requiredCapital, scheduledEarnings } from '../src/quote';
-import { big, fromHex, golden, outcome, type Json } from './golden';
+import {
+  accruePool,
+  claimableCover,
+  claimableCoverDay,
+  marketCapacity,
+  poolRequiredCapital,
+  quotePremium,
+  requiredCapital,
+  scheduledEarnings,
+} from '../src/quote';
+import { getPoolEncoder, getPremiumLedgerEncoder, type CoverBook, type Market, type Pool } from '../src/generated';
+import { big, fromHex, golden, outcome, toHex, type Json } from './golden';
 
 const curve = (c: Json): Curve => ({
   baseRateBps: BigInt(c.base_rate_bps),
@@ -86,4 +97,67 @@ test('scheduled earnings split the ledger\'s premium among tranches, all of it b
       if (days === 400n) assert.equal(end.ledger.unearnedTotal, 0n, `${s.label}: every scheduled day is past`);
     }
   }
+});
+
+test('premium accrual equals the program\'s (Pool::accrue_premium): each tranche, the fees, the ledger after', () => {
+  assert.ok(golden.accruals.length >= 10);
+  for (const a of golden.accruals) {
+    const pool = decodePoolData(fromHex(a.pool));
+    const ledger = decodePremiumLedgerData(fromHex(a.ledger));
+    const after = accruePool(pool, ledger, big(a.now));
+    const n = pool.trancheCount;
+    assert.deepEqual(pool.tranches.slice(0, n).map((t) => t.deadShares > 0n), a.eligible, a.label);
+    assert.equal((ledger.unearnedTotal - after.ledger.unearnedTotal).toString(), a.earned, `${a.label}: earned`);
+    assert.deepEqual(after.pool.tranches.slice(0, n).map((t) => t.assets.toString()), a.assets, `${a.label}: assets`);
+    assert.equal(after.pool.feesOwed.toString(), a.fees_owed, `${a.label}: fees owed`);
+    // every field of both accounts, as the program leaves them
+    assert.equal(toHex(getPoolEncoder().encode(after.pool)), a.pool_after, `${a.label}: the pool after`);
+    assert.equal(toHex(getPremiumLedgerEncoder().encode(after.ledger)), a.ledger_after, `${a.label}: the ledger after`);
+    // the inputs are not changed
+    assert.equal(toHex(getPoolEncoder().encode(pool)), a.pool);
+  }
+  const label = (l: string) => golden.accruals.filter((a: Json) => a.label.includes(l));
+  // an ineligible tranche gets nothing, all earned went to the junior
+  assert.ok(label('without shares').some((a: Json) => a.eligible[1] === false && a.earned !== '0' && a.assets[1] === '0'));
+  // no eligible tranche: the fees take it all
+  assert.ok(label('no tranche with shares').every((a: Json) => a.eligible.every((e: boolean) => !e) && a.earned !== '0'));
+  assert.equal(label('ring jump').length, 1);
+});
+
+// A book of the vectors' sparse form (day → cover ending at its midnight) in the program's 384-day ring.
+const bookOf = (c: Json): CoverBook => {
+  const byEndDay = new Array<bigint>(384).fill(0n);
+  for (const [d, a] of c.ending) byEndDay[Number(big(d) % 384n)]! += big(a);
+  return { activeCover: big(c.active_cover), processedDay: big(c.processed_day), byEndDay } as unknown as CoverBook;
+};
+const marketOf = (c: Json): Market =>
+  ({ lastPublishTime: big(c.last_publish_time), maxPriceAge: c.max_price_age }) as unknown as Market;
+
+test('claimable cover equals the core\'s (policy::claimable_cover_day): publishes before and after midnight, ages across it', () => {
+  assert.ok(golden.claimable_cover.length >= 40);
+  for (const c of golden.claimable_cover) {
+    const now = big(c.now);
+    assert.equal(claimableCoverDay(big(c.last_publish_time), c.max_price_age, now).toString(), c.day, c.label);
+    assert.equal(claimableCover(bookOf(c), marketOf(c), now).toString(), c.cover, c.label);
+  }
+  // the vectors hold the cases that today's cover alone gets wrong: cover ended at midnight still backed
+  const label = (l: string) => golden.claimable_cover.find((c: Json) => c.label === l);
+  assert.equal(label('last publish before midnight, 10 s after it').cover, '1350');
+  assert.equal(label('stale publish, max age spanning midnight').cover, '1350');
+  assert.equal(label('last publish after midnight').cover, '350');
+});
+
+test('the pool\'s required capital counts each market\'s claimable cover, as withdraw does', () => {
+  const pool = { maxLeverageBps: 20_000 } as unknown as Pool;
+  const cases = golden.claimable_cover.slice(0, 3);
+  // each vector as a one-market pool, at its own clock
+  for (const c of cases) {
+    const now = big(c.now);
+    const got = poolRequiredCapital(pool, [marketOf(c)], [bookOf(c)], now);
+    assert.equal(got, requiredCapital([big(c.cover)], 20_000), c.label);
+  }
+  // before midnight's publish is reported, a withdrawal keeps capital for the 1 000 that ended at midnight
+  const before = cases[0];
+  assert.equal(poolRequiredCapital(pool, [marketOf(before), marketOf(before)], [bookOf(before), bookOf(before)], big(before.now)), 1350n);
+  assert.throws(() => poolRequiredCapital(pool, [], [bookOf(before)], big(before.now)), { errorName: 'WrongMarketBooks' });
 });

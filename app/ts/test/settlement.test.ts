@@ -63,23 +63,25 @@ test('real policies of triggered markets: the payout settlement made, haircut an
     const market = decodeMarketData(fromHex(s.market));
     const policy = decodePolicyData(fromHex(s.policy));
     assert.equal(expectedPayout(policy, market)?.payout.toString(), s.payout, s.label);
+    // eligibility as the Rust story set it up (its label), not as the client computes it
+    const eligible = !s.label.includes('not eligible');
+    assert.equal(eligible, s.payout !== '0', `${s.label}: settlement paid every eligible policy something`);
     // at the trigger: in force when the streak began → claimable; ended before it → ended
     const phase = policyPhase(policy, market.event.triggerTime, market);
-    assert.equal(phase, expectedPayout(policy, market)?.eligible ? 'claimable' : 'ended', s.label);
+    assert.equal(phase, eligible ? 'claimable' : 'ended', s.label);
     payouts.add(s.payout);
   }
   assert.ok(payouts.has('0') && payouts.size >= 3);
 });
 
 test('settled policies read as paid or settled with nothing', () => {
-  const settled: Policy[] = golden.accounts
-    .filter((a: Json) => a.type === 'Policy' && a.fields.status === 'Settled')
-    .map((a: Json): Policy => decodeAccountData('Policy', fromHex(a.data)));
-  assert.deepEqual(
-    settled.map((p) => policyPhase(p, 0n)),
-    settled.map((p) => (p.payout > 0n ? 'paid' : 'settled')),
-  );
-  assert.ok(settled.some((p) => p.payout > 0n) && settled.some((p) => p.payout === 0n));
+  const vectors = golden.accounts.filter((a: Json) => a.type === 'Policy' && a.fields.status === 'Settled');
+  const settled: Policy[] = vectors.map((a: Json): Policy => decodeAccountData('Policy', fromHex(a.data)));
+  // the expectation from the fields Rust decoded, at any time (a settled policy's phase never changes)
+  const want = vectors.map((a: Json) => (a.fields.payout !== '0' ? 'paid' : 'settled'));
+  assert.deepEqual(settled.map((p) => policyPhase(p, 0n)), want);
+  assert.deepEqual(settled.map((p) => policyPhase(p, 1n << 62n)), want);
+  assert.ok(want.includes('paid') && want.includes('settled'), 'both kinds among the vectors');
   const active = decodeAccountData('Policy', fromHex(golden.accounts.find((a: Json) => a.type === 'Policy' && a.fields.status === 'Active').data));
   assert.equal(policyPhase(active, active.activationTime - 1n), 'pending');
   assert.equal(policyPhase(active, active.activationTime), 'active');

@@ -2,7 +2,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildBuyCover, buildDeposit, buildWithdraw } from '../src/instructions';
-import { InputError } from '../src/validate';
+import {
+  checkCoverAmount,
+  checkCoverTerm,
+  checkPositive,
+  checkUint,
+  InputError,
+  parseTokenAmount,
+  parseTolerancePercent,
+  parseWholeDays,
+} from '../src/validate';
 import { addr, big, golden, signer, type Json } from './golden';
 
 const vector = (name: string) => golden.instructions.find((v: Json) => v.name === name).inputs;
@@ -62,4 +71,51 @@ test('deposit and withdraw: amount 0, a tranche the pool does not have', async (
     priceUpdates: [],
   };
   await assert.rejects(buildWithdraw({ ...withdraw, tranche: 3, trancheCount: 2 }), refused('InvalidTranche', 'tranche'));
+});
+
+test('typed amounts: "1,5" is not 15, decimals past the mint, empty and malformed text are named refusals', () => {
+  assert.equal(parseTokenAmount('amount', ' 1 250.5 ', 6), 1_250_500_000n);
+  assert.equal(parseTokenAmount('amount', '7', 6), 7_000_000n);
+  assert.equal(parseTokenAmount('amount', '0.000001', 6), 1n);
+  assert.equal(parseTokenAmount('amount', '3.', 6), 3_000_000n);
+  assert.throws(() => parseTokenAmount('amount', '1,5', 6), refused('AmbiguousSeparator', 'amount'));
+  assert.throws(() => parseTokenAmount('amount', '1,000', 6), refused('AmbiguousSeparator', 'amount'));
+  assert.throws(() => parseTokenAmount('amount', '0.0000001', 6), refused('TooManyDecimals', 'amount'));
+  assert.throws(() => parseTokenAmount('amount', '', 6), refused('Required', 'amount'));
+  assert.throws(() => parseTokenAmount('amount', '   ', 6), refused('Required', 'amount'));
+  for (const bad of ['0x1e', '1e3', '-5', '.5', 'abc', '1.2.3', 'Infinity']) {
+    assert.throws(() => parseTokenAmount('amount', bad, 6), refused('InvalidNumber', 'amount'), bad);
+  }
+  assert.throws(() => parseTokenAmount('amount', '18446744073709.551616', 6), refused('OutOfRange', 'amount'));
+});
+
+test('typed days: digits only (not hex, exponents or fractions), 1 to 365', () => {
+  assert.equal(parseWholeDays(' 30 '), 30);
+  assert.equal(parseWholeDays('365'), 365);
+  for (const bad of ['0x1e', '3e1', '30.5', '30.0', '-1', '+30', 'thirty']) {
+    assert.throws(() => parseWholeDays(bad), refused('InvalidNumber', 'days'), bad);
+  }
+  assert.throws(() => parseWholeDays(''), refused('Required', 'days'));
+  assert.throws(() => parseWholeDays('0'), refused('InvalidCoverTerm', 'days'));
+  assert.throws(() => parseWholeDays('366'), refused('InvalidCoverTerm', 'days'));
+});
+
+test('typed tolerance: empty is not 0 %, 0 to 100 % in basis points', () => {
+  assert.equal(parseTolerancePercent('0.5'), 50n);
+  assert.equal(parseTolerancePercent('0'), 0n);
+  assert.equal(parseTolerancePercent('100'), 10_000n);
+  assert.throws(() => parseTolerancePercent(''), refused('Required', 'tolerance'));
+  assert.throws(() => parseTolerancePercent('100.01'), refused('OutOfRange', 'tolerance'));
+  assert.throws(() => parseTolerancePercent('0.001'), refused('TooManyDecimals', 'tolerance'));
+  assert.throws(() => parseTolerancePercent('0,5'), refused('AmbiguousSeparator', 'tolerance'));
+  assert.throws(() => parseTolerancePercent('-1'), refused('InvalidNumber', 'tolerance'));
+});
+
+test('a fractional or non-finite number is a named refusal, not a RangeError from BigInt()', () => {
+  for (const bad of [1.5, NaN, Infinity, -0.5]) {
+    assert.throws(() => checkUint('amount', bad, 64), refused('OutOfRange', 'amount'), String(bad));
+    assert.throws(() => checkPositive('amount', bad), refused('OutOfRange', 'amount'), String(bad));
+    assert.throws(() => checkCoverAmount(bad, 6), refused('OutOfRange', 'amount'), String(bad));
+  }
+  assert.throws(() => checkCoverTerm(NaN), refused('InvalidCoverTerm', 'days'));
 });

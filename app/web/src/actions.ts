@@ -8,6 +8,7 @@ import type { Instruction, Signature, TransactionSigner } from '@solana/kit';
 import {
   decodeProgramError,
   explainProgramError,
+  explainTransactionFailure,
   InputError,
   RuleError,
   type ExplainContext,
@@ -21,6 +22,13 @@ export function describeError(e: unknown, context: ExplainContext = {}): { name?
   if (program) return { name: program.name, words: explainProgramError(program, context) };
   if (e instanceof RuleError) return { name: e.errorName, words: explainProgramError({ name: e.errorName, message: e.message }, context) };
   if (e instanceof InputError) return { name: e.rule, words: capitalise(e.message) + '.' };
+  // the client's own named refusals (wrong chain, an account of the wrong owner, …)
+  if (e instanceof Error && typeof (e as { errorName?: unknown }).errorName === 'string') {
+    return { name: (e as Error & { errorName: string }).errorName, words: capitalise(e.message) + '.' };
+  }
+  // not the program's error: kit's codes (no SOL, expired blockhash, …) named in words, never shown raw
+  const failure = explainTransactionFailure(e, context);
+  if (failure) return failure;
   const message = e instanceof Error ? e.message : String(e);
   if (/reject|declin|denied|cancel/i.test(message)) return { words: 'You declined the request in your wallet: nothing was sent.' };
   if (e instanceof Error && e.constructor === Error) return { words: message }; // the page's own sentences

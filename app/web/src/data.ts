@@ -20,7 +20,10 @@ import { findAssociatedTokenPda, getMintDecoder, getTokenDecoder } from '@solana
 import {
   accruePool,
   decodeAccountData,
+  COVERAGE_POOL_PROGRAM_ADDRESS,
   decodePriceUpdate,
+  fetchOwnedAccounts,
+  PYTH_RECEIVER_PROGRAM,
   fetchPolicies,
   findBookPda,
   findLedgerPda,
@@ -41,6 +44,7 @@ import {
   type Pool,
   type PoolKeys,
   type PremiumLedger,
+  type PriceAccount,
   type PriceUpdate,
   type QuoteAccounts,
   type WithdrawalRequest,
@@ -49,6 +53,7 @@ import {
 export type ReadRpc = Rpc<GetMultipleAccountsApi & GetProgramAccountsApi & GetBalanceApi & GetAccountInfoApi>;
 
 const CLOCK = 'SysvarC1ock11111111111111111111111111111111' as Address;
+const SYSVAR_OWNER = 'Sysvar1111111111111111111111111111111111111' as Address;
 const DAY = 86_400n;
 
 export type TrancheView = {
@@ -74,6 +79,9 @@ export type MarketView = {
   market: Market;
   book: CoverBook;
   feedAccount: Address;
+  /** The feed account as read (its owner and data; null: none), for `saleRefusal`. */
+  priceAccount: PriceAccount;
+  /** Its price, when it is the Pyth receiver's price update. */
   feed: PriceUpdate | null;
   capacity: MarketCapacity;
   /** The accounts a quote reads (pool, ledger, market, book as fetched). */
@@ -89,6 +97,8 @@ export type UserView = {
   shares: bigint[];
   requests: (Decoded<WithdrawalRequest> | null)[];
   policies: Decoded<Policy>[];
+  /** Remembered policies that still exist under another owner: transferred, not closed. */
+  transferred: Address[];
 };
 
 export type Snapshot = {
@@ -117,7 +127,6 @@ export function trancheName(index: number, count: number): string {
   return count === 3 ? 'Mezzanine' : `Mezzanine ${index}`;
 }
 
-const bytes = (data: readonly [string, string]): Uint8Array => new Uint8Array(getBase64Encoder().encode(data[0]));
 
 /** The addresses of a pool that do not change between reads. */
 type Layout = { ledger: Address; markets: Address[]; books: Address[]; shareMints: Address[] };
@@ -139,19 +148,29 @@ async function layoutOf(poolAddress: Address, pool: Pool): Promise<Layout> {
   return l;
 }
 
-async function getAccounts(rpc: ReadRpc, addresses: Address[]) {
-  const { value } = await rpc.getMultipleAccounts(addresses, { encoding: 'base64' }).send();
-  return value.map((a) => (a ? bytes(a.data) : null));
+/**
+ * Raw accounts, each checked to be owned by the program that owns such
+ * accounts before anything decodes it (an `AccountOwnerError` otherwise): the
+ * same bytes under another program are not the pool's state.
+ */
+function getAccounts(rpc: ReadRpc, items: (readonly [Address, Address])[]) {
+  return fetchOwnedAccounts(rpc, items);
 }
+const owned = (owner: Address) => (a: Address) => [a, owner] as const;
 
 /** Reads everything the page shows, for `owner` too when a wallet is connected. */
-export async function loadSnapshot(rpc: ReadRpc, poolAddress: Address, owner?: Address): Promise<Snapshot> {
-  const [poolData] = await getAccounts(rpc, [poolAddress]);
+export async function loadSnapshot(rpc: ReadRpc, poolAddress: Address, owner?: Address, watched: readonly Address[] = []): Promise<Snapshot> {
+  const program = owned(COVERAGE_POOL_PROGRAM_ADDRESS);
+  const [poolData] = await getAccounts(rpc, [program(poolAddress)]);
   if (!poolData) throw new Error(`no pool at ${poolAddress}: check the RPC URL and the pool address`);
   const pool0 = decodeAccountData('Pool', poolData);
   const layout = await layoutOf(poolAddress, pool0);
   const feeds: Address[] = [];
-  const first = await getAccounts(rpc, [CLOCK, poolAddress, layout.ledger, ...layout.markets, ...layout.books, ...layout.shareMints]);
+  const first = await getAccounts(rpc, [
+    [CLOCK, SYSVAR_OWNER],
+    ...[poolAddress, layout.ledger, ...layout.markets, ...layout.books].map(program),
+    ...layout.shareMints.map(owned(pool0.tokenProgram)),
+  ]);
   const fetchedAt = Date.now();
   const now = getSysvarClockDecoder().decode(first[0]!).unixTimestamp;
   const pool = decodeAccountData('Pool', first[1]!);
@@ -173,12 +192,42 @@ export async function loadSnapshot(rpc: ReadRpc, poolAddress: Address, owner?: A
     for (const mint of layout.shareMints) userAddresses.push(await ata(mint));
     for (let t = 0; t < pool.trancheCount; t++) userAddresses.push((await findWithdrawalRequestPda(poolAddress, t, owner))[0]);
   }
-  const [second, policies, lamports] = await Promise.all([
-    getAccounts(rpc, [...feeds, ...userAddresses]),
+  // feeds are read whoever owns them: one that is not the receiver's is a market that sells nothing (saleRefusal), not a broken page
+  const [priceAccounts, second, policies, lamports] = await Promise.all([
+    rpc
+      .getMultipleAccounts(feeds, { encoding: 'base64' })
+      .send()
+      .then(({ value }) => value.map((a): PriceAccount => (a ? { owner: a.owner, data: new Uint8Array(getBase64Encoder().encode(a.data[0])) } : null))),
+    getAccounts(rpc, [
+      ...userAddresses.slice(0, 1 + pool.trancheCount).map(owned(pool.tokenProgram)),
+      ...userAddresses.slice(1 + pool.trancheCount).map(program),
+    ]),
     owner ? fetchPolicies(rpc, { owner }) : Promise.resolve([]),
     owner ? rpc.getBalance(owner).send().then((r) => r.value) : Promise.resolve(0n),
   ]);
-  const feedData = second.slice(0, feeds.length).map((d) => (d ? decodePriceUpdate(d) : null));
+  // remembered policies no longer listed for the owner: gone (closed), or there under another owner (transferred)
+  const listed = new Set<string>(policies.map((p) => p.address));
+  const missing = owner ? watched.filter((a) => !listed.has(a)) : [];
+  const stillThere = missing.length ? (await rpc.getMultipleAccounts(missing, { encoding: 'base64' }).send()).value : [];
+  const transferred = missing.filter((a, i) => {
+    const account = stillThere[i];
+    if (!account) return false;
+    // not the program's policy any more (or never was): nothing to show for it either
+    if (account.owner !== COVERAGE_POOL_PROGRAM_ADDRESS) return true;
+    try {
+      return decodeAccountData('Policy', new Uint8Array(getBase64Encoder().encode(account.data[0]))).owner !== owner;
+    } catch {
+      return true;
+    }
+  });
+  const feedData = priceAccounts.map((a) => {
+    if (!a || a.owner !== PYTH_RECEIVER_PROGRAM) return null;
+    try {
+      return decodePriceUpdate(a.data);
+    } catch {
+      return null; // not a price update: shown as no price
+    }
+  });
 
   // the pool as the program sees it now, and what the next 7 days of the ledger's schedule give each tranche
   const accrued = accruePool(pool, ledger, now).pool;
@@ -207,6 +256,7 @@ export async function loadSnapshot(rpc: ReadRpc, poolAddress: Address, owner?: A
       market,
       book: books[index]!,
       feedAccount: feeds[index]!,
+      priceAccount: priceAccounts[index]!,
       feed: feedData[index]!,
       capacity: marketCapacity(quote, now),
       quote,
@@ -215,7 +265,7 @@ export async function loadSnapshot(rpc: ReadRpc, poolAddress: Address, owner?: A
 
   let user: UserView | undefined;
   if (owner) {
-    const u = second.slice(feeds.length);
+    const u = second;
     const n = pool.trancheCount;
     const token = (d: Uint8Array | null) => (d ? getTokenDecoder().decode(d).amount : 0n);
     user = {
@@ -229,6 +279,7 @@ export async function loadSnapshot(rpc: ReadRpc, poolAddress: Address, owner?: A
         d ? { address: userAddresses[1 + n + t]!, data: decodeAccountData('WithdrawalRequest', d) } : null,
       ),
       policies: policies.sort((a, b) => Number(b.data.purchasedAt - a.data.purchasedAt)),
+      transferred,
     };
   }
 
@@ -242,7 +293,7 @@ export async function loadSnapshot(rpc: ReadRpc, poolAddress: Address, owner?: A
     accrued,
     decimals: pool.collateralDecimals,
     capital: poolCapital(accrued),
-    required: poolRequiredCapital(pool, books, now),
+    required: poolRequiredCapital(pool, markets, books, now),
     tranches,
     markets: marketViews,
     user,

@@ -5,7 +5,7 @@
  */
 import './style.css';
 import { address, createSolanaRpc, createSolanaRpcSubscriptions, type Address } from '@solana/kit';
-import { feedIdHex, sendInstructions } from '@coverage-pool/client';
+import { feedIdHex, fetchClusterChain, sendInstructions, type SolanaChain } from '@coverage-pool/client';
 import type { Wallet } from '@wallet-standard/base';
 import { readConfig } from './config';
 import { clockNow, loadSnapshot, type Snapshot } from './data';
@@ -49,11 +49,29 @@ class App {
   private readonly banner = h('div', { class: 'banner', role: 'alert', hidden: true });
   private readonly nav = h('nav', { class: 'tabs', 'aria-label': 'Views' });
   private loading = false;
+  /** The cluster's chain: the configured one until the genesis hash says which it is. */
+  private readonly networkLabel = h('span', { 'data-testid': 'network' }, this.config.chain.replace('solana:', ''));
 
   constructor(root: HTMLElement) {
     const options = this.config.confirm === 'websocket' ? { rpcSubscriptions: createSolanaRpcSubscriptions(this.config.ws) } : {};
     this.sender = { rpc: this.rpc, send: (signer, instructions) => sendInstructions(this.rpc, signer, instructions, options) };
-    this.wallet = new WalletState(this.config.chain, () => {
+    // the cluster by its genesis hash, asked once; a failed ask is asked again at the next signature
+    let cluster: Promise<SolanaChain> | null = null;
+    const clusterChain = () => {
+      cluster ??= fetchClusterChain(this.rpc).then(
+        ({ chain }) => {
+          this.networkLabel.textContent = chain.replace('solana:', '');
+          return chain;
+        },
+        (e: unknown) => {
+          cluster = null;
+          throw e;
+        },
+      );
+      return cluster;
+    };
+    void clusterChain().catch(() => undefined);
+    this.wallet = new WalletState(clusterChain, () => {
       this.renderWallet();
       void this.refresh();
     });
@@ -75,7 +93,7 @@ class App {
           h('div', {}, h('h1', {}, 'Coverage pool'), h('p', { class: 'tagline' }, 'Stake USDC, earn premium · buy cover against stablecoin depegs')),
         ),
         h('div', { class: 'meta' },
-          h('span', { class: 'network', title: this.config.rpc }, this.config.chain.replace('solana:', ''), ' · ', network.host),
+          h('span', { class: 'network', title: this.config.rpc }, this.networkLabel, ' · ', network.host),
           this.clock,
         ),
         this.walletBox,
@@ -83,7 +101,9 @@ class App {
       this.nav,
       this.banner,
       this.main,
-      h('footer', {}, h('p', {}, 'Every number is the program\'s own: computed with @coverage-pool/client, whose math is held to the program by golden vectors.')),
+      h('footer', {}, h('p', {},
+        'Computed in your browser with @coverage-pool/client from the accounts as last read (its math is checked against the program\'s by golden vectors); ' +
+          'yearly rates and the next 7 days\' premium are projections, not promises.')),
     );
     window.addEventListener('hashchange', () => this.show());
     this.show();
@@ -150,7 +170,8 @@ class App {
         this.alert('No pool configured: open the page with ?pool=<pool address> (or build it with VITE_POOL).');
         return;
       }
-      const s = await loadSnapshot(this.rpc, this.pool, this.wallet.connection?.address);
+      const owner = this.wallet.connection?.address;
+      const s = await loadSnapshot(this.rpc, this.pool, owner, owner ? this.views.policies.watched(this.pool, owner) : []);
       for (const m of s.markets) {
         if (!this.names.markets.has(m.address)) {
           const known = KNOWN_FEEDS[feedIdHex(m.market.feedId)];
@@ -211,16 +232,26 @@ class App {
 
   /** Localnet only: 2 SOL (an airdrop) and 100 000 of the collateral (the localnet faucet). */
   private async faucet(owner: Address): Promise<void> {
-    const call = (method: string, params: unknown[]) =>
-      fetch(this.config.rpc, {
+    // a JSON-RPC refusal arrives as HTTP 200 with `error`: said in words, not dropped
+    const call = async (what: string, method: string, params: unknown[]) => {
+      const reply = (await fetch(this.config.rpc, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-      }).then((r) => r.json());
-    await call('requestAirdrop', [owner, 2_000_000_000]);
-    await call('localnet_mintCollateral', [owner, 100_000 * 10 ** (this.snapshot?.decimals ?? 6)]);
-    await new Promise((r) => setTimeout(r, 500));
+      }).then((r) => r.json())) as { error?: { message?: string } };
+      if (reply.error) throw new Error(`The faucet could not send ${what}: ${reply.error.message ?? 'the RPC refused'}.`);
+    };
+    let failure: string | null = null;
+    try {
+      await call('SOL', 'requestAirdrop', [owner, 2_000_000_000]);
+      await call('the collateral', 'localnet_mintCollateral', [owner, 100_000 * 10 ** (this.snapshot?.decimals ?? 6)]);
+    } catch (e) {
+      failure = e instanceof Error && e.message.startsWith('The faucet') ? e.message : `The faucet is unreachable at ${this.config.rpc}.`;
+    }
+    // cover localnet applies both before it replies: the next read sees them
     await this.refresh();
+    // after the refresh, which clears the alert line when the read succeeds
+    if (failure) this.alert(failure);
   }
 }
 

@@ -98,14 +98,6 @@ export function span(seconds: number): string {
   return duration(seconds);
 }
 
-/** Parses a decimal token amount typed by a person into base units; `null` if it is not one. */
-export function parseTokens(text: string, decimals: number): bigint | null {
-  const t = text.trim().replace(/[\s_,]/g, '');
-  const m = /^(\d+)(?:\.(\d*))?$/.exec(t);
-  if (!m || (m[2] ?? '').length > decimals) return null;
-  return BigInt(m[1]!) * 10n ** BigInt(decimals) + BigInt((m[2] ?? '').padEnd(decimals, '0') || '0');
-}
-
 /** A labelled field: `<label for>` names the control; the hint describes it (`aria-describedby`). */
 export function field(label: string, input: HTMLInputElement | HTMLSelectElement, hint?: Node | string): HTMLElement {
   const hintId = hint ? `${input.id}-hint` : undefined;

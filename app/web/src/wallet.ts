@@ -16,6 +16,7 @@ import {
   type TransactionModifyingSigner,
 } from '@solana/kit';
 import { SolanaSignTransaction, type SolanaSignTransactionFeature } from '@solana/wallet-standard-features';
+import { checkWalletChain, type SolanaChain } from '@coverage-pool/client';
 import { getWallets } from '@wallet-standard/app';
 import type { Wallet, WalletAccount } from '@wallet-standard/base';
 import {
@@ -50,8 +51,12 @@ export class WalletState {
   connection: Connection | null = null;
   private stopEvents: (() => void) | null = null;
 
+  /**
+   * `cluster`: the chain of the cluster the page reads and sends to (from
+   * its genesis hash); the wallet's account must be on it before anything is signed.
+   */
   constructor(
-    private readonly chain: `solana:${string}`,
+    private readonly cluster: () => Promise<SolanaChain>,
     private readonly onChange: () => void,
   ) {
     const registry = getWallets();
@@ -103,7 +108,7 @@ export class WalletState {
   /** A kit signer for the connected account: it signs through the wallet. */
   signer(): TransactionModifyingSigner {
     if (!this.connection) throw new Error('Connect a wallet first.');
-    return walletSigner(this.connection, this.chain);
+    return walletSigner(this.connection, this.cluster);
   }
 
   private use(wallet: Wallet, account: WalletAccount) {
@@ -122,13 +127,19 @@ export class WalletState {
  * wallet may change it, e.g. add a priority fee: its lifetime is then read
  * from the returned message).
  */
-export function walletSigner({ wallet, account, address: signerAddress }: Connection, chain: `solana:${string}`): TransactionModifyingSigner {
+export function walletSigner(
+  { wallet, account, address: signerAddress }: Connection,
+  cluster: () => Promise<SolanaChain>,
+): TransactionModifyingSigner {
   const feature = (wallet.features as SolanaSignTransactionFeature)[SolanaSignTransaction];
   const encoder = getTransactionEncoder();
   const decoder = getTransactionDecoder();
   return {
     address: signerAddress,
     async modifyAndSignTransactions(transactions) {
+      // a transaction signed for another cluster would fail there or, worse, land there: refuse before the wallet asks
+      const chain = await cluster();
+      checkWalletChain(account.chains, chain);
       const outputs = await feature.signTransaction(
         ...transactions.map((t) => ({ account, chain, transaction: new Uint8Array(encoder.encode(t)) })),
       );

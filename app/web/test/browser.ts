@@ -79,7 +79,14 @@ export type Session = {
  */
 export async function openPage(
   net: Localnet,
-  options: { view?: string; query?: Record<string, string>; viewport?: { width: number; height: number }; deviceScaleFactor?: number } = {},
+  options: {
+    view?: string;
+    query?: Record<string, string>;
+    viewport?: { width: number; height: number };
+    deviceScaleFactor?: number;
+    /** The chain the test wallet reports (default `solana:localnet`). */
+    walletChain?: `solana:${string}`;
+  } = {},
 ): Promise<Session> {
   const { url } = await servePage();
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
@@ -90,7 +97,7 @@ export async function openPage(
     hasTouch: (options.viewport?.width ?? 1280) < 600,
   });
   const { bytes } = await walletKeypair();
-  await context.addInitScript({ content: `${await testWalletScript()}\nwindow.installTestWallet(${JSON.stringify(Array.from(bytes))});` });
+  await context.addInitScript({ content: `${await testWalletScript()}\nwindow.installTestWallet(${JSON.stringify(Array.from(bytes))}, ${JSON.stringify(options.walletChain ?? 'solana:localnet')});` });
   const page = await context.newPage();
   const errors: string[] = [];
   const websockets: string[] = [];

@@ -10,7 +10,7 @@ import { after, test } from 'node:test';
 import { createSolanaRpc, type Address } from '@solana/kit';
 import { fetchToken, findAssociatedTokenPda, TOKEN_PROGRAM_ADDRESS } from '@solana-program/token';
 import { fetchPolicies, fetchQuoteAccounts, fetchUnixTimestamp, marketCapacity } from '@coverage-pool/client';
-import { cover, stakeWithCli, startLocalnet } from '@coverage-pool/client/testing';
+import { cover, stakeWithCli, startLocalnet, writeKeypairFile } from '@coverage-pool/client/testing';
 import { openPage, screenshot, stopServer, walletKeypair } from './browser';
 import { byTestId, until } from './page';
 
@@ -38,9 +38,18 @@ test('buy at the quoted premium; over capacity refused live and on chain, by nam
   t.after(() => s.close());
   const { page } = s;
   await page.getByRole('button', { name: 'Connect Test Wallet' }).click();
+  await byTestId(page, 'account').waitFor();
+
+  // ---- before any funds: kit's refusal (the fee payer has no account) named in words, no raw code
+  await page.getByLabel('Cover amount (USDC)').fill('1000');
+  await until(page, 'premium', /USDC$/);
+  await page.getByRole('button', { name: 'Buy cover' }).click();
+  const broke = await until(page, 'buy-status', /failed/);
+  assert.equal(broke, 'Purchase failed. Your wallet has no SOL to pay the network fee: add SOL and try again.InsufficientSolForFee');
+  assert.doesNotMatch(broke, /0x|-?\d{4,}/, 'no raw code');
+
   await byTestId(page, 'faucet').click();
-  await page.waitForFunction(() => document.querySelector('[data-testid="account"]') !== null);
-  await page.waitForTimeout(1_000);
+  await until(page, 'balance', '100 000 USDC');
 
   // ---- the live quote, then the purchase at that premium
   await page.getByLabel('Market', { exact: true }).selectOption({ label: 'USDC depeg' });
@@ -49,8 +58,9 @@ test('buy at the quoted premium; over capacity refused live and on chain, by nam
   await until(page, 'premium', /USDC$/);
   await screenshot(page, 'buy'); // a large purchase: its stretch of the curve shows
   await page.getByLabel('Cover amount (USDC)').fill('10000');
-  const quoted = await until(page, 'premium', /USDC$/);
-  const premium = BigInt(quoted.replace(/[^\d]/g, '')); // six decimals shown: the premium in base units
+  await until(page, 'premium', /USDC$/);
+  // the exact base units the page quoted, not a reading of its formatted text
+  const premium = BigInt((await byTestId(page, 'premium').getAttribute('data-units')) ?? '');
   assert.ok(premium > 0n);
   const before = await collateral();
   await page.getByRole('button', { name: 'Buy cover' }).click();
@@ -96,7 +106,7 @@ test('buy at the quoted premium; over capacity refused live and on chain, by nam
   assert.ok(Math.abs(Number(status.replace(/CapacityExceeded$/, '').replace(/[^\d]/g, '')) - Number(leftAfter / USDC)) <= 1, `${status} vs ${leftAfter}`);
   assert.doesNotMatch(status, /0x|6\d{3}|custom program error/i, 'no raw code');
   assert.deepEqual(await state(), unchanged, 'nothing changed on chain');
-  assert.equal(await page.evaluate(() => window.testWallet.signed), 2, 'the wallet signed the two purchases');
+  assert.equal(await page.evaluate(() => window.testWallet.signed), 3, 'the wallet signed the three purchases (the one without SOL, two with)');
   await screenshot(page, 'buy-refused', { fullPage: false });
   assert.ok(s.websockets.some((u) => u.startsWith(net.info.ws)), `confirmed over the websocket: ${s.websockets}`);
 
@@ -108,6 +118,23 @@ test('buy at the quoted premium; over capacity refused live and on chain, by nam
   await page.evaluate(() => window.testWallet.reject());
   assert.equal(await until(page, 'buy-status', /failed/), 'Purchase failed. You declined the request in your wallet: nothing was sent.');
   assert.deepEqual(await state(), unchanged);
+
+  // ---- the policy transferred away: it still exists, so it is not shown as closed — it leaves the list
+  await page.locator('[data-testid="tab-policies"]').click();
+  await row.waitFor();
+  cover(net, writeKeypairFile((await walletKeypair()).bytes), ['cover', 'transfer', '--policy', policy.address, '--to', leaver.owner]);
+  await until(page, 'policies', 'No policies yet');
+  assert.equal(await row.count(), 0);
+
+  // ---- a corrupt memory of policies in this browser: forgotten, the page still works
+  await page.evaluate(() => {
+    for (const k of Object.keys(localStorage)) if (k.startsWith('coverage-pool:policies:')) localStorage.setItem(k, '{not json');
+  });
+  await page.reload();
+  await page.waitForSelector('body[data-loaded="true"]');
+  if (!(await byTestId(page, 'account').count())) await page.getByRole('button', { name: 'Connect Test Wallet' }).click();
+  await page.locator('[data-testid="tab-policies"]').click();
+  await until(page, 'policies', 'No policies yet');
   assert.deepEqual(s.errors.filter((e) => !e.includes('Failed to load resource')), []);
 });
 
@@ -153,7 +180,65 @@ test('a phone-sized screen, with the keyboard alone: connect, quote, labelled co
   await page.keyboard.type('2500');
   const premium = await until(page, 'premium', /USDC$/);
   assert.match(premium, /^\d+\.\d{6} USDC$/);
+
+  // what a person may type wrongly is refused by name, never read as another number
+  const typed = async (label: string, text: string) => {
+    await page.getByLabel(label, { exact: true }).fill(text);
+    return until(page, 'quote-note', /./);
+  };
+  assert.equal(await typed('Cover amount (USDC)', '1,5'), 'Write the amount with a point for decimals and no thousands separators, not "1,5".');
+  assert.equal(await typed('Cover amount (USDC)', '2500.1234567'), 'The amount has at most 6 decimals, not 7.');
+  await page.getByLabel('Cover amount (USDC)').fill('2500');
+  assert.equal(await typed('Days', '0x1e'), 'Days must be a whole number in digits, not "0x1e".');
+  assert.equal(await typed('Days', ''), 'Enter the number of days.');
+  await page.getByLabel('Days').fill('30');
+  assert.equal(await typed('Tolerance (%)', ''), 'Enter the tolerance.');
+  assert.equal(await typed('Tolerance (%)', '101'), 'The tolerance is from 0 to 100 %, not 101 %.');
+  assert.equal(await byTestId(page, 'buy').isDisabled(), true);
+  await page.getByLabel('Tolerance (%)').fill('1');
+  await until(page, 'premium', /USDC$/);
   assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'no horizontal scrolling');
   await screenshot(page, 'phone-buy');
   assert.deepEqual(s.errors, []);
+});
+
+test('a wallet on another network: the page refuses to send, by name, and the wallet is never asked', { timeout: 120_000 }, async (t) => {
+  const net = await startLocalnet();
+  t.after(() => net.stop());
+  await stakeWithCli(net, 100_000, [0]);
+  const s = await openPage(net, { view: 'buy', walletChain: 'solana:devnet' });
+  t.after(() => s.close());
+  const { page } = s;
+  // the header names the cluster the RPC serves, from its genesis hash
+  await until(page, 'network', 'localnet');
+  await page.getByRole('button', { name: 'Connect Test Wallet' }).click();
+  await byTestId(page, 'faucet').click();
+  await until(page, 'balance', '100 000 USDC');
+  await page.getByLabel('Cover amount (USDC)').fill('1000');
+  await until(page, 'premium', /USDC$/);
+  await page.getByRole('button', { name: 'Buy cover' }).click();
+  const status = await until(page, 'buy-status', /failed/);
+  assert.equal(
+    status,
+    "Purchase failed. Your wallet account is on solana:devnet, but this page's cluster is solana:localnet: switch the wallet to localnet " +
+      "(or open the page for the wallet's cluster); nothing was sent.WalletChainMismatch",
+  );
+  assert.equal(await page.evaluate(() => window.testWallet.signed), 0, 'the wallet was never asked to sign');
+  const rpc = createSolanaRpc(net.info.rpc);
+  assert.deepEqual(await fetchPolicies(rpc, { owner: (await walletKeypair()).address }), []);
+
+  // ---- the market's state as buy_cover's checks see it (the client's check_sale), prices in any exponent
+  const feed = net.info.markets[0]!.feed_id;
+  await page.locator('[data-testid="tab-pool"]').click();
+  await until(page, 'market-0-status', /^Active$/);
+  const now = await fetchUnixTimestamp(rpc);
+  await net.call('localnet_setPrice', [feed, { price: 100_000, conf: 1, exponent: -5, publishTime: Number(now) - 3_600 }]);
+  assert.equal(await until(page, 'market-0-status', /^Not selling/), "Not selling: oracle price is older than the market's max price age");
+  await net.call('localnet_setPrice', [feed, { price: 94_000, conf: 0, exponent: -5 }]);
+  await until(page, 'market-0-price', '$0.9400');
+  assert.match(await until(page, 'market-0-status', /^Not selling/), /strike/i);
+  assert.equal(await page.locator('[data-testid="market-0-price"] .bad-text').count(), 1, 'below the strike, read in price units whatever the exponent');
+  await net.call('localnet_setPrice', [feed, { price: 100_000, conf: 1, exponent: -5 }]);
+  await until(page, 'market-0-status', /^Active$/);
+  assert.equal(await page.locator('[data-testid="market-0-price"] .bad-text').count(), 0);
 });

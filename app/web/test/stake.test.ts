@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { createSolanaRpc, type Address } from '@solana/kit';
 import { fetchMint, fetchToken, findAssociatedTokenPda } from '@solana-program/token';
-import { fetchDecoded, findShareMintPda, findWithdrawalRequestPda, sharesForDeposit, type Pool } from '@coverage-pool/client';
+import { fetchDecoded, findShareMintPda, findWithdrawalRequestPda, type Pool } from '@coverage-pool/client';
 import { stakeWithCli, startLocalnet } from '@coverage-pool/client/testing';
 import { openPage, screenshot, stopServer, walletKeypair } from './browser';
 import { byTestId, until } from './page';
@@ -52,7 +52,9 @@ test('connect, deposit, request, cancel, request, advance the clock, withdraw', 
   await page.getByLabel('Tranche').first().selectOption('0');
   await page.getByLabel('Amount (USDC)').fill('25000');
   const supply = (await fetchMint(rpc, shareMint)).data.supply;
-  const { shares } = sharesForDeposit(25_000n * USDC, p0.tranches[0]!.assets, supply + p0.tranches[0]!.deadShares);
+  // the program's rule (shares_for_deposit: amount × total shares / assets, rounded down), from the
+  // chain's numbers — not the client's function the page itself calls, which could not disagree
+  const shares = (25_000n * USDC * (supply + p0.tranches[0]!.deadShares)) / p0.tranches[0]!.assets;
   const preview = await until(page, 'deposit-preview', /You get/);
   assert.match(preview, new RegExp(`^You get ${formatTokens(shares)} shares now; at least ${formatTokens((shares * 9_950n) / 10_000n)} accepted\\.$`));
   await page.getByRole('button', { name: 'Deposit' }).click();
@@ -61,7 +63,13 @@ test('connect, deposit, request, cancel, request, advance the clock, withdraw', 
   assert.equal((await pool()).tranches[0]!.assets, 125_000n * USDC);
   assert.equal(await balance(p0.collateralMint), 75_000n * USDC);
   await until(page, 'shares-0', formatTokens(shares));
-  await until(page, 'value-0', /^25 000 USDC$|^24 999\.99 USDC$/);
+  // the value shown is what the shares are worth on chain now (assets × shares / total, rounded down)
+  const p1 = await pool();
+  const total = (await fetchMint(rpc, shareMint)).data.supply + p1.tranches[0]!.deadShares;
+  const worth = (shares * p1.tranches[0]!.assets) / total;
+  assert.ok(worth <= 25_000n * USDC && worth >= 25_000n * USDC - 1n, `${worth}: a deposit is worth what it paid, less rounding`);
+  await until(page, 'value-0', `${formatTokens(worth)} USDC`);
+  assert.equal(await byTestId(page, 'value-0').textContent(), `${formatTokens(worth)} USDC`);
 
   // request half, cancel it (the shares come back), request all
   await page.getByLabel('Tranche').nth(1).selectOption('0');

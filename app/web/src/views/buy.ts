@@ -6,17 +6,20 @@
 import {
   buildBuyCover,
   checkCoverAmount,
-  checkCoverTerm,
+  parseTokenAmount,
+  parseTolerancePercent,
+  parseWholeDays,
   curveOf,
   fetchQuoteAccounts,
   marketCapacity,
   policyTerm,
+  PRICE_EXPONENT,
   quotePremium,
 } from '@coverage-pool/client';
 import { describeError, runTransaction, type Sender } from '../actions';
 import { clockNow, type Snapshot } from '../data';
 import { curveChart } from '../chart';
-import { dateTime, field, fill, h, parseTokens, percent, span, stat, tokens, usdPrice } from '../ui';
+import { dateTime, field, fill, h, percent, span, stat, tokens, usdPrice } from '../ui';
 import type { WalletState } from '../wallet';
 import { marketStatus, type Names } from './pool';
 
@@ -78,18 +81,17 @@ export class BuyView {
     const index = Number(this.market.value || 0);
     const m = s.markets[index];
     if (!m) return 'Pick a market.';
-    const status = marketStatus(m, s.now);
+    const status = marketStatus(m, s.now, s.pool);
     if (status.tone !== 'ok') return `This market sells no cover now: ${status.text.toLowerCase()}.`;
-    const amount = parseTokens(this.amount.value, s.decimals);
-    if (amount === null || amount === 0n) return `Enter an amount of cover in ${this.symbol}.`;
-    const days = Number(this.days.value);
-    const tolerance = Number(this.slippage.value);
-    if (!Number.isFinite(tolerance) || tolerance < 0 || tolerance > 100) return 'Enter a tolerance from 0 to 100 %.';
+    if (this.amount.value.trim() === '') return `Enter an amount of cover in ${this.symbol}.`;
     try {
-      checkCoverTerm(days);
+      // every typed value through the client's parsers: a refusal names what is wrong
+      const amount = parseTokenAmount('amount', this.amount.value, s.decimals);
+      const days = parseWholeDays(this.days.value);
+      const toleranceBps = parseTolerancePercent(this.slippage.value);
       checkCoverAmount(amount, s.decimals);
       const premium = quotePremium(m.quote, amount, days, clockNow(s));
-      const maxPremium = premium + (premium * BigInt(Math.round(tolerance * 100))) / 10_000n;
+      const maxPremium = premium + (premium * toleranceBps) / 10_000n;
       return { market: index, amount, days, premium, maxPremium };
     } catch (e) {
       return describeError(e, { capacityLeft: wholeTokens(marketCapacity(m.quote, clockNow(s)).left, s.decimals), decimals: s.decimals, symbol: this.symbol }).words;
@@ -101,10 +103,10 @@ export class BuyView {
     const s = this.snapshot;
     const m = s?.markets[Number(this.market.value || 0)];
     if (!s || !m) return;
-    const status = marketStatus(m, s.now);
+    const status = marketStatus(m, s.now, s.pool);
     const feed = m.feed;
     const { capacity, activeCover, left } = m.capacity;
-    const usd = (units: bigint) => usdPrice(units, -8);
+    const usd = (units: bigint) => usdPrice(units, PRICE_EXPONENT);
     fill(this.side,
       h('header', { class: 'card-head' },
         h('h3', {}, this.names().markets.get(m.address) ?? `Market ${m.index}`),
@@ -147,7 +149,7 @@ export class BuyView {
     const short = user && q.maxPremium > user.collateral ? h('p', { class: 'bad-text' }, `You have ${tokens(user.collateral, s.decimals)} ${this.symbol}.`) : null;
     fill(this.quoteBox,
       h('dl', { class: 'stats' },
-        h('div', { class: 'stat big' }, h('dt', {}, 'Premium'), h('dd', { 'data-testid': 'premium' }, `${tokens(q.premium, s.decimals, 6)} ${this.symbol}`)),
+        h('div', { class: 'stat big' }, h('dt', {}, 'Premium'), h('dd', { 'data-testid': 'premium', 'data-units': q.premium.toString() }, `${tokens(q.premium, s.decimals, 6)} ${this.symbol}`)),
         h('div', { class: 'stat' }, h('dt', {}, 'Yearly rate'), h('dd', {}, percent(yearlyBps))),
         h('div', { class: 'stat' }, h('dt', {}, 'At most'), h('dd', { 'data-testid': 'max-premium' }, `${tokens(q.maxPremium, s.decimals, 6)} ${this.symbol}`)),
         h('div', { class: 'stat span2' }, h('dt', {}, 'Cover'), h('dd', {}, `${dateTime(term.activationTime).replace(' UTC', '')} → ${dateTime(term.endTime)}`)),

@@ -9,7 +9,7 @@
  * one with what settlement paid it: the client's `expectedPayout` on its
  * market's settlement, which is what `settle_policies` computed.
  */
-import { address, type Address } from '@solana/kit';
+import { address, isAddress, type Address } from '@solana/kit';
 import {
   expectedPayout,
   MarketStatus,
@@ -24,23 +24,41 @@ import { dateTime, duration, fill, h, percent, tokens } from '../ui';
 import { haircut, type Names } from './pool';
 
 
-/** The fields of a policy worth remembering, as JSON. */
-type Remembered = Record<'market' | 'owner' | 'id' | 'epoch' | 'amount' | 'premium' | 'purchasedAt' | 'activationTime' | 'endTime', string>;
+const FIELDS = ['market', 'owner', 'id', 'epoch', 'amount', 'premium', 'purchasedAt', 'activationTime', 'endTime', 'status', 'payout'] as const;
+/** The fields of a policy worth remembering, as JSON: its terms, and its status and payout as last seen on chain. */
+type Remembered = Record<(typeof FIELDS)[number], string>;
 
 function remember(p: Policy): Remembered {
   return {
     market: p.market, owner: p.owner, id: String(p.id), epoch: String(p.epoch), amount: String(p.amount), premium: String(p.premium),
     purchasedAt: String(p.purchasedAt), activationTime: String(p.activationTime), endTime: String(p.endTime),
+    status: String(p.status), payout: String(p.payout),
   };
 }
 
-/** A closed policy as it was before settlement (status active, nothing paid). */
-function revive(r: Remembered): Policy {
-  return {
-    discriminator: new Uint8Array(), version: 0, bump: 0, status: PolicyStatus.Active, payout: 0n,
-    market: address(r.market), owner: address(r.owner), id: BigInt(r.id), epoch: Number(r.epoch), amount: BigInt(r.amount),
-    premium: BigInt(r.premium), purchasedAt: BigInt(r.purchasedAt), activationTime: BigInt(r.activationTime), endTime: BigInt(r.endTime),
-  };
+/** A closed policy as it was last seen on chain; `null` for an entry that is not one (another version's, edited, corrupt). */
+function revive(r: unknown): Policy | null {
+  if (typeof r !== 'object' || r === null || !FIELDS.every((f) => typeof (r as Record<string, unknown>)[f] === 'string')) return null;
+  const x = r as Remembered;
+  try {
+    return {
+      discriminator: new Uint8Array(), version: 0, bump: 0, status: Number(x.status) as PolicyStatus, payout: BigInt(x.payout),
+      market: address(x.market), owner: address(x.owner), id: BigInt(x.id), epoch: Number(x.epoch), amount: BigInt(x.amount),
+      premium: BigInt(x.premium), purchasedAt: BigInt(x.purchasedAt), activationTime: BigInt(x.activationTime), endTime: BigInt(x.endTime),
+    };
+  } catch {
+    return null; // an address or number that does not parse
+  }
+}
+
+/** The remembered policies under `key`: a missing, unparsable or malformed entry is an empty memory, never a broken page. */
+function recall(key: string): Record<string, unknown> {
+  try {
+    const v: unknown = JSON.parse(localStorage.getItem(key) ?? '{}');
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
 }
 
 export class PoliciesView {
@@ -54,19 +72,29 @@ export class PoliciesView {
     fill(this.el, h('h2', { id: 'policies-title' }, 'Your policies'), h('div', { class: 'card' }, this.body));
   }
 
+  /** Addresses of the policies this browser remembers for `owner` in `pool`: the snapshot checks whether each still exists. */
+  watched(pool: Address, owner: Address): Address[] {
+    return Object.keys(recall(`coverage-pool:policies:${pool}:${owner}`)).filter((a): a is Address => isAddress(a));
+  }
+
   update(s: Snapshot): void {
     this.snapshot = s;
     this.closed = [];
     if (s.user) {
       const key = `coverage-pool:policies:${s.poolAddress}:${s.user.address}`;
-      const seen = JSON.parse(localStorage.getItem(key) ?? '{}') as Record<string, Remembered>;
+      const seen = recall(key);
       for (const p of s.user.policies) seen[p.address] = remember(p.data);
-      localStorage.setItem(key, JSON.stringify(seen));
+      // a policy that still exists under another owner was transferred, not closed: forgotten here
+      for (const a of s.user.transferred) delete seen[a];
       const open = new Set<string>(s.user.policies.map((p) => p.address));
-      this.closed = Object.entries(seen)
-        .filter(([a]) => !open.has(a))
-        .map(([a, r]) => ({ address: a as Address, data: revive(r) }))
-        .sort((a, b) => Number(b.data.purchasedAt - a.data.purchasedAt));
+      const closed: Decoded<Policy>[] = [];
+      for (const [a, r] of Object.entries(seen)) {
+        const data = revive(r);
+        if (!data) delete seen[a];
+        else if (!open.has(a)) closed.push({ address: a as Address, data });
+      }
+      localStorage.setItem(key, JSON.stringify(seen));
+      this.closed = closed.sort((a, b) => Number(b.data.purchasedAt - a.data.purchasedAt));
     }
     this.tick();
   }
@@ -107,9 +135,11 @@ export class PoliciesView {
     const triggered = m && m.market.status === MarketStatus.Triggered && m.market.event.epoch === p.epoch ? m : undefined;
     let phase: PolicyPhase;
     let payout = p.payout;
-    if (!closed) {
+    if (!closed || p.status === PolicyStatus.Settled) {
+      // on chain, or seen settled before it was closed: the program's own status and payout, not recomputed
       phase = policyPhase(p, now, m?.market);
     } else {
+      // closed before this browser saw it settled: settlement's arithmetic on its market's settlement
       // what settlement paid a policy no longer on chain (null: its market did not trigger in its epoch)
       const due = m ? expectedPayout(p, m.market) : null;
       payout = due?.payout ?? 0n;

@@ -1,5 +1,16 @@
 /** The pool: capital against required capital, the tranches, the markets with their feeds and curves. */
-import { curveOf, feedIdHex, formatPrice, haircutBps, MarketStatus } from '@coverage-pool/client';
+import {
+  curveOf,
+  feedIdHex,
+  formatPrice,
+  fromOracle,
+  haircutBps,
+  MarketStatus,
+  PRICE_EXPONENT,
+  programErrorByName,
+  saleRefusal,
+  type Pool,
+} from '@coverage-pool/client';
 import { curveChart } from '../chart';
 import type { MarketView, Snapshot } from '../data';
 import { dateTime, duration, fill, fixed, h, percent, stat, tokens, usdPrice } from '../ui';
@@ -7,17 +18,24 @@ import { dateTime, duration, fill, fixed, h, percent, stat, tokens, usdPrice } f
 export type Names = { markets: Map<string, string> };
 
 /** A market's status in words, and a tone for its badge. */
-export function marketStatus(m: MarketView, now: bigint): { text: string; tone: 'ok' | 'warn' | 'bad' | 'muted' } {
+export function marketStatus(m: MarketView, now: bigint, pool: Pick<Pool, 'paused'>): { text: string; tone: 'ok' | 'warn' | 'bad' | 'muted' } {
   const { market } = m;
   if (market.status === MarketStatus.Closed) return { text: 'Closed', tone: 'muted' };
   if (market.status === MarketStatus.Triggered) return { text: `Triggered ${dateTime(market.event.triggerTime)}`, tone: 'bad' };
   if (now < market.salesOpenAt) return { text: `Not open until ${dateTime(market.salesOpenAt)}`, tone: 'muted' };
   if (market.status === MarketStatus.StreakOpen) return { text: `Streak open since ${dateTime(market.streakStart)}`, tone: 'warn' };
   if (market.paused) return { text: 'Paused', tone: 'muted' };
+  // "Active" only when buy_cover's own checks (the client's port of check_sale) would sell now
+  const refusal = saleRefusal(pool, market, m.priceAccount, now);
+  if (refusal === 'PoolPaused') return { text: 'Pool paused', tone: 'muted' };
+  if (refusal) {
+    const words = programErrorByName(refusal)?.message ?? refusal;
+    return { text: `Not selling: ${words.charAt(0).toLowerCase()}${words.slice(1)}`, tone: 'warn' };
+  }
   return { text: 'Active', tone: 'ok' };
 }
 
-const usd = (units: bigint) => usdPrice(units, -8);
+const usd = (units: bigint) => usdPrice(units, PRICE_EXPONENT);
 
 /** The haircut of a triggered market's settlement, bps: `1 − reserve / liability` (0: paid in full). */
 export function haircut(m: MarketView): number {
@@ -25,14 +43,22 @@ export function haircut(m: MarketView): number {
 }
 
 function marketCard(m: MarketView, s: Snapshot, name: string, symbol: string): HTMLElement {
-  const status = marketStatus(m, s.now);
+  const status = marketStatus(m, s.now, s.pool);
   const feed = m.feed;
   const price = feed ? usdPrice(feed.price, feed.exponent) : 'no price';
   const conf = feed ? `± ${formatPrice(feed.conf, feed.exponent, 4)}` : '';
   const age = feed ? s.now - feed.publishTime : 0n;
   const { capacity, activeCover, left } = m.capacity;
   const utilization = capacity > 0n ? Number((activeCover * 10_000n) / capacity) : 0;
-  const below = feed && feed.exponent === -8 && feed.price + BigInt(feed.conf) < m.market.strike;
+  // in price units whatever the feed's exponent (price::from_oracle); a price the program cannot read is not "below"
+  const units = (() => {
+    try {
+      return feed ? fromOracle(feed.price, BigInt(feed.conf), feed.exponent) : null;
+    } catch {
+      return null;
+    }
+  })();
+  const below = !!units && units.price + units.conf < m.market.strike;
   const settled = m.market.status === MarketStatus.Triggered;
   return h(
     'article',

@@ -10,6 +10,9 @@ import {
   buildDeposit,
   buildRequestWithdrawal,
   buildWithdraw,
+  checkPositive,
+  parseTokenAmount,
+  parseTolerancePercent,
   redemptionValue,
   sharesForDeposit,
   shareValue,
@@ -17,7 +20,7 @@ import {
 } from '@coverage-pool/client';
 import { describeError, runTransaction, type Sender } from '../actions';
 import { clockNow, type Snapshot } from '../data';
-import { dateTime, duration, field, fill, fixed, h, parseTokens, span, tokens } from '../ui';
+import { dateTime, duration, field, fill, fixed, h, span, tokens } from '../ui';
 import type { WalletState } from '../wallet';
 
 export class StakeView {
@@ -110,9 +113,15 @@ export class StakeView {
         const r = request.data;
         const { opensAt, lapsesAt } = withdrawalWindow(r);
         const due = redemptionValue(r.shares, r.valueAtRequest, t.assets, t.totalShares);
+        // withdraw refuses (RequiredCapitalBreached) a payout that leaves capital below the
+        // required capital of the markets' claimable cover: s.required is the program's figure
+        const free = s.capital > s.required ? s.capital - s.required : 0n;
+        const held = due > free;
         const when =
           now < opensAt
             ? h('span', { 'data-testid': `countdown-${t.index}` }, `cooldown ends in ${duration(opensAt - now)}`, h('small', {}, ` (${dateTime(opensAt)})`))
+            : now <= lapsesAt && held
+              ? h('span', { class: 'bad-text', 'data-testid': `countdown-${t.index}` }, `not withdrawable now: the pool's capital must stay at or above its required capital (${tokens(free, s.decimals)} ${this.symbol} free); window closes in ${duration(lapsesAt - now)}`)
             : now <= lapsesAt
               ? h('span', { class: 'ok-text', 'data-testid': `countdown-${t.index}` }, `withdrawable now; window closes in ${duration(lapsesAt - now)}`, h('small', {}, ` (${dateTime(lapsesAt)})`))
               : h('span', { class: 'bad-text', 'data-testid': `countdown-${t.index}` }, `window closed ${dateTime(lapsesAt)}: cancel, or request again`);
@@ -120,7 +129,7 @@ export class StakeView {
           h('div', {}, `${tokens(r.shares, s.decimals)} shares, worth ${tokens(due, s.decimals)} ${this.symbol}`),
           h('div', { class: 'small' }, when),
           h('div', { class: 'actions' },
-            h('button', { type: 'button', 'data-testid': `withdraw-${t.index}`, disabled: now < opensAt || now > lapsesAt, onclick: () => void this.withdraw(t.index) }, 'Withdraw'),
+            h('button', { type: 'button', 'data-testid': `withdraw-${t.index}`, disabled: now < opensAt || now > lapsesAt || held, onclick: () => void this.withdraw(t.index) }, 'Withdraw'),
             h('button', { type: 'button', class: 'quiet', 'data-testid': `cancel-${t.index}`, onclick: () => void this.cancel(t.index) }, 'Cancel request'),
           ),
         ];
@@ -146,15 +155,16 @@ export class StakeView {
   private depositInputs(): { tranche: number; amount: bigint; minShares: bigint; shares: bigint } | string {
     const s = this.snapshot;
     if (!s) return 'Loading…';
-    const amount = parseTokens(this.amount.value, s.decimals);
-    if (amount === null || amount === 0n) return `Enter an amount in ${this.symbol}.`;
+    if (this.amount.value.trim() === '') return `Enter an amount in ${this.symbol}.`;
     const tranche = Number(this.tranche.value || 0);
     const t = s.tranches[tranche]!;
-    const tolerance = Number(this.slippage.value);
-    if (!Number.isFinite(tolerance) || tolerance < 0 || tolerance > 100) return 'Enter a tolerance from 0 to 100 %.';
     try {
+      // every typed value through the client's parsers: a refusal names what is wrong
+      const amount = parseTokenAmount('amount', this.amount.value, s.decimals);
+      checkPositive('amount', amount);
+      const toleranceBps = parseTolerancePercent(this.slippage.value);
       const { shares } = sharesForDeposit(amount, t.assets, t.totalShares);
-      const minShares = (shares * BigInt(Math.round((100 - tolerance) * 100))) / 10_000n;
+      const minShares = (shares * (10_000n - toleranceBps)) / 10_000n;
       return { tranche, amount, minShares, shares };
     } catch (e) {
       return describeError(e).words;
@@ -202,10 +212,10 @@ export class StakeView {
     const user = s?.user;
     const tranche = Number(this.requestTranche.value || 0);
     const typed = this.requestShares.value.trim();
-    const shares = typed === '' ? (user?.shares[tranche] ?? 0n) : s ? parseTokens(typed, s.decimals) : null;
     await runTransaction(this.requestStatus, this.sender, () => this.wallet.signer(), 'Withdrawal request', async () => {
       if (!s || !user) throw new Error('Connect a wallet first.');
-      if (shares === null) throw new Error('Enter a number of shares.');
+      // empty asks for every share held; anything typed must parse (a named refusal otherwise)
+      const shares = typed === '' ? (user.shares[tranche] ?? 0n) : parseTokenAmount('shares', typed, s.decimals);
       // zero shares renews a lapsed request (the program's rule); without one there is nothing to ask for
       if (shares === 0n && !user.requests[tranche]) throw new Error('You hold no shares of this tranche.');
       return [await buildRequestWithdrawal({ staker: this.wallet.signer(), keys: s.keys, tranche, trancheCount: s.pool.trancheCount, stakerShares: user.shareAccounts[tranche]!, shares })];

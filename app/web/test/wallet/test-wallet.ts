@@ -33,7 +33,7 @@ type Gate = {
 declare global {
   interface Window {
     testWallet: Gate;
-    installTestWallet(secretKey: number[]): void;
+    installTestWallet(secretKey: number[], chain?: `solana:${string}`): void;
   }
 }
 
@@ -41,8 +41,9 @@ const ICON =
   'data:image/svg+xml;base64,' +
   btoa('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="8" fill="#7c3aed"/><path d="M9 11h14v10H9z" fill="none" stroke="#fff" stroke-width="2.5"/><circle cx="19" cy="16" r="1.8" fill="#fff"/></svg>');
 
-window.installTestWallet = (secretKey: number[]) => {
-  const CHAIN = 'solana:localnet' as const;
+window.installTestWallet = (secretKey: number[], chain: `solana:${string}` = 'solana:localnet') => {
+  // a wallet switched to another network reports that chain (a test of the page's chain check)
+  const CHAIN = chain;
   const seed = Uint8Array.from(secretKey.slice(0, 32));
   const publicKey = Uint8Array.from(secretKey.slice(32, 64));
   const account: WalletAccount = new ReadonlyWalletAccount({

@@ -84,22 +84,30 @@ pub struct BuyCover<'info> {
 impl BuyCover<'_> {
     /// The market and oracle checks (state only read).
     fn validate(&self, now: i64) -> Result<()> {
-        let market = &self.market;
-        require!(!self.pool.paused, ErrorCode::PoolPaused);
-        require!(!market.paused, ErrorCode::MarketPaused);
-        match market.status {
-            MarketStatus::Active => {}
-            MarketStatus::StreakOpen => return err!(ErrorCode::SalesStoppedStreakOpen),
-            MarketStatus::Triggered => return err!(ErrorCode::MarketAlreadyTriggered),
-            MarketStatus::Closed => return err!(ErrorCode::MarketClosed),
-        }
-        require!(market.is_open(now), ErrorCode::MarketNotOpen);
-        let obs = read_observation(&self.price_update, &market.feed_id)?;
-        market
-            .trigger_terms()
-            .check_healthy_price(market.last_publish_time, &obs, now)
-            .or_named()
+        check_sale(&self.pool, &self.market, &self.price_update, now)
     }
+}
+
+/// Whether `market` of `pool` sells cover at `now` with the price in
+/// `price_update`: the checks `buy_cover` makes before it looks at the amount,
+/// in its order, each with its own error (see [`BuyCover`]). Public so that a
+/// client's port of it (the TypeScript client's `saleRefusal`) is held to it by
+/// golden vectors.
+pub fn check_sale(pool: &Pool, market: &Market, price_update: &AccountInfo, now: i64) -> Result<()> {
+    require!(!pool.paused, ErrorCode::PoolPaused);
+    require!(!market.paused, ErrorCode::MarketPaused);
+    match market.status {
+        MarketStatus::Active => {}
+        MarketStatus::StreakOpen => return err!(ErrorCode::SalesStoppedStreakOpen),
+        MarketStatus::Triggered => return err!(ErrorCode::MarketAlreadyTriggered),
+        MarketStatus::Closed => return err!(ErrorCode::MarketClosed),
+    }
+    require!(market.is_open(now), ErrorCode::MarketNotOpen);
+    let obs = read_observation(price_update, &market.feed_id)?;
+    market
+        .trigger_terms()
+        .check_healthy_price(market.last_publish_time, &obs, now)
+        .or_named()
 }
 
 pub fn buy_cover_handler(ctx: Context<BuyCover>, amount: u64, days: u16, max_premium: u64) -> Result<()> {
