@@ -241,7 +241,9 @@ pub fn largest_settlement<T: Transport>(
     tables: &[tx::AddressLookupTableAccount],
 ) -> Result<usize> {
     let pairs: Vec<(Pubkey, Pubkey)> = s.policies.iter().zip(&s.owners).map(|(p, (_, a))| (*p, *a)).collect();
-    tx::largest_batch(pairs.len(), |n| {
+    // the program's loop bound comes first only if the transaction could hold more
+    let most = pairs.len().min(coverage_core::settlement::MAX_SETTLE_BATCH);
+    tx::largest_batch(most, |n| {
         Ok(tx::fits(&t.transaction(
             &[ix::settle_policies(&s.keys, &s.market, &pairs[..n])],
             &[],
@@ -251,7 +253,8 @@ pub fn largest_settlement<T: Transport>(
 }
 
 /// A lookup table (not on chain) holding `s`'s settlement accounts as the
-/// keeper writes them: the fixed accounts, then each (policy, token account).
+/// keeper writes them: the fixed accounts, then (policy, token account)
+/// pairs, as many as one table holds ([`crate::tables::TABLE_CAPACITY`]).
 pub fn settlement_table(s: &Settlement) -> tx::AddressLookupTableAccount {
     let mut addresses = vec![
         s.market,
@@ -260,7 +263,8 @@ pub fn settlement_table(s: &Settlement) -> tx::AddressLookupTableAccount {
         s.keys.vault(),
         s.keys.token_program,
     ];
-    for (p, (_, a)) in s.policies.iter().zip(&s.owners) {
+    let room = (crate::tables::TABLE_CAPACITY - addresses.len()) / 2;
+    for (p, (_, a)) in s.policies.iter().zip(&s.owners).take(room) {
         addresses.extend([*p, *a]);
     }
     tx::AddressLookupTableAccount {
