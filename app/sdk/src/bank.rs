@@ -144,18 +144,43 @@ pub fn runs_on_sbf() -> bool {
 /// logger installed earlier, see [`quiet_logs`]) says otherwise.
 pub fn program_test() -> solana_program_test::ProgramTest {
     quiet_logs("error");
-    match runtime() {
+    program_test_on(runtime())
+}
+
+/// A bank with both programs loaded on `runtime` (what [`program_test`]
+/// builds for the runtime this process chose).
+pub fn program_test_on(runtime: &Runtime) -> solana_program_test::ProgramTest {
+    match runtime {
         Runtime::Native => native::program_test(),
         Runtime::Sbf(dir) => {
-            // solana-program-test looks for `<name>.so` under SBF_OUT_DIR
-            std::env::set_var("SBF_OUT_DIR", dir);
             let mut pt = solana_program_test::ProgramTest::default();
             pt.prefer_bpf(true);
-            pt.add_program("coverage_pool", coverage_pool::ID, None);
-            pt.add_program("example_lender", example_lender::ID, None);
+            add_elf(&mut pt, dir, "coverage_pool", coverage_pool::ID);
+            add_elf(&mut pt, dir, "example_lender", example_lender::ID);
             pt
         }
     }
+}
+
+/// Deploys `<name>.so` from `dir` at `id`, as `ProgramTest::add_program` does
+/// with a file it finds (an executable account of the BPF loader holding the
+/// ELF). Done here because `add_program` finds files only through the
+/// `SBF_OUT_DIR` variable, and setting a variable in a process whose other
+/// threads may read the environment is unsound (`std::env::set_var`).
+fn add_elf(pt: &mut solana_program_test::ProgramTest, dir: &std::path::Path, name: &str, id: Pubkey) {
+    let path = dir.join(format!("{name}.so"));
+    // `runtime()` chose SBF only because both files exist
+    let data = std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    pt.add_account(
+        id,
+        Account {
+            lamports: anchor_lang::prelude::Rent::default().minimum_balance(data.len()).max(1),
+            data,
+            owner: solana_sdk_ids::bpf_loader::id(),
+            executable: true,
+            rent_epoch: 0,
+        },
+    );
 }
 
 /// Installs the process's logger with `filter` (unless `RUST_LOG` says
@@ -337,21 +362,35 @@ impl BankTransport {
         signers: &[&Keypair],
         tables: &[AddressLookupTableAccount],
     ) -> Result<u64> {
-        self.nonce += 1;
-        let blockhash = self.ctx.banks_client.get_latest_blockhash().await?;
-        let tx = self.build(self.nonce, ixs, signers, tables, blockhash)?;
-        crate::tx::check(&tx)?;
+        let tx = self.next_transaction(ixs, signers, tables).await?;
+        // the bank's metered path, which executes without verifying
+        // signatures (the transaction was signed here)
         let out = self.ctx.banks_client.process_transaction_with_metadata(tx).await?;
         out.result
             .map_err(|e| crate::transport::Rejected::explained(&format!("{e:?}")))?;
-        self.sent += 1;
         self.track(ixs);
         Ok(out.metadata.map(|m| m.compute_units_consumed).unwrap_or(0))
     }
 
-    /// Remembers the accounts a processed transaction named, and the lookup
-    /// tables it created.
+    /// The next transaction to send: a new nonce, the latest blockhash, and
+    /// refused as a cluster would refuse it (the bank takes any size).
+    async fn next_transaction(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+        tables: &[AddressLookupTableAccount],
+    ) -> Result<VersionedTransaction> {
+        self.nonce += 1;
+        let blockhash = self.ctx.banks_client.get_latest_blockhash().await?;
+        let tx = self.build(self.nonce, ixs, signers, tables, blockhash)?;
+        crate::tx::check(&tx)?;
+        Ok(tx)
+    }
+
+    /// Counts a processed transaction and remembers the accounts it named
+    /// and the lookup tables it created.
     fn track(&mut self, ixs: &[Instruction]) {
+        self.sent += 1;
         for ix in ixs {
             self.seen.insert(ix.program_id);
             self.seen.extend(ix.accounts.iter().map(|m| m.pubkey));
@@ -401,11 +440,7 @@ impl Transport for BankTransport {
         tables: &[AddressLookupTableAccount],
         mode: SendMode,
     ) -> Result<String> {
-        self.nonce += 1;
-        let blockhash = self.ctx.banks_client.get_latest_blockhash().await?;
-        let tx = self.build(self.nonce, ixs, signers, tables, blockhash)?;
-        // the bank takes any size; a cluster does not: refuse what it would refuse
-        crate::tx::check(&tx)?;
+        let tx = self.next_transaction(ixs, signers, tables).await?;
         let sig = tx.signatures[0].to_string();
         match mode {
             SendMode::Simulate => {
@@ -421,7 +456,6 @@ impl Transport for BankTransport {
                     .process_transaction(tx)
                     .await
                     .map_err(bank_error)?;
-                self.sent += 1;
                 self.track(ixs);
                 Ok(sig)
             }
@@ -434,7 +468,7 @@ impl Transport for BankTransport {
         signers: &[&Keypair],
         tables: &[AddressLookupTableAccount],
     ) -> Result<VersionedTransaction> {
-        // the next send's memo counter: the exact size it will send
+        // the next send's nonce: the exact size it will send
         self.build(self.nonce + 1, ixs, signers, tables, Default::default())
     }
 

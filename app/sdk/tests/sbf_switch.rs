@@ -68,3 +68,24 @@ async fn without_the_switch_the_bank_runs_natively() {
     let (mint, _) = bank.create_mint(6).await.unwrap();
     assert!(bank.mint_supply(&mint).await.is_ok());
 }
+
+/// On the VM, each program is the ELF file of the chosen directory, deployed
+/// at its id as the BPF loader's executable account (read from the directory
+/// itself: no `SBF_OUT_DIR` is set in the process).
+#[tokio::test]
+async fn on_the_vm_the_programs_are_the_chosen_elf_files() {
+    let dir = dir_with(&["coverage_pool.so", "example_lender.so", "vm"]);
+    std::fs::write(dir.join("example_lender.so"), b"\x7fELF lender").unwrap();
+    let ctx = coverage_sdk::bank::program_test_on(&Runtime::Sbf(dir))
+        .start_with_context()
+        .await;
+    for (id, elf) in [
+        (coverage_pool::ID, &b"\x7fELF"[..]),
+        (example_lender::ID, &b"\x7fELF lender"[..]),
+    ] {
+        let account = ctx.banks_client.get_account(id).await.unwrap().expect("deployed");
+        assert_eq!(account.data, elf);
+        assert!(account.executable);
+        assert_eq!(account.owner, solana_sdk_ids::bpf_loader::id());
+    }
+}
