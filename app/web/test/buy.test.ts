@@ -56,6 +56,7 @@ test('buy at the quoted premium; over capacity refused live and on chain, by nam
   await page.getByLabel('Days').fill('30');
   await page.getByLabel('Cover amount (USDC)').fill('150000');
   await until(page, 'premium', /USDC$/);
+  assert.equal(await byTestId(page, 'buy-status').textContent(), '', 'the failure was of the purchase typed before');
   await screenshot(page, 'buy'); // a large purchase: its stretch of the curve shows
   await page.getByLabel('Cover amount (USDC)').fill('10000');
   await until(page, 'premium', /USDC$/);

@@ -40,6 +40,8 @@ export class BuyView {
   private readonly status = h('p', { class: 'status', 'data-testid': 'buy-status' });
   private readonly side = h('aside', { class: 'card side', 'data-testid': 'buy-market', 'aria-label': 'The market' });
   private quote: Quote | null = null;
+  /** A purchase is being prepared, signed or confirmed. */
+  private sending = false;
 
   constructor(
     private readonly symbol: string,
@@ -60,7 +62,16 @@ export class BuyView {
       h('div', { class: 'actions' }, this.button),
       this.status,
     );
-    for (const input of [this.market, this.amount, this.days, this.slippage]) input.addEventListener('input', () => this.renderQuote());
+    for (const input of [this.market, this.amount, this.days, this.slippage]) {
+      input.addEventListener('input', () => {
+        // an outcome shown was of the purchase typed before; one under way stays visible
+        if (!this.sending) {
+          fill(this.status);
+          this.status.removeAttribute('role');
+        }
+        this.renderQuote();
+      });
+    }
     fill(this.el, h('h2', { id: 'buy-title' }, 'Buy cover'), h('div', { class: 'buy-layout' }, form, this.side));
   }
 
@@ -163,6 +174,7 @@ export class BuyView {
     const q = this.quote;
     if (!s || !q) return;
     const m = s.markets[q.market]!;
+    this.sending = true;
     const sig = await runTransaction(
       this.status, this.sender, () => this.wallet.signer(), 'Purchase',
       async () => {
@@ -188,7 +200,7 @@ export class BuyView {
         }
         return { capacityLeft: wholeTokens(marketCapacity(accounts, now).left, s.decimals), premium, maxPremium: q.maxPremium, decimals: s.decimals, symbol: this.symbol };
       },
-    );
+    ).finally(() => (this.sending = false));
     if (sig) this.amount.value = '';
     await this.refresh();
   }
