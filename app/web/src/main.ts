@@ -16,6 +16,7 @@ import { PoolView, type Names } from './views/pool';
 import { StakeView } from './views/stake';
 import { WalletState } from './wallet';
 import type { Sender } from './actions';
+import { coalesced } from './coalesce';
 
 /** Pyth feed ids the page can name on any cluster (others show their id). */
 const KNOWN_FEEDS: Record<string, string> = {
@@ -48,7 +49,6 @@ class App {
   private readonly clock = h('span', { class: 'clock', 'data-testid': 'clock' });
   private readonly banner = h('div', { class: 'banner', role: 'alert', hidden: true });
   private readonly nav = h('nav', { class: 'tabs', 'aria-label': 'Views' });
-  private loading = false;
   /** The cluster's chain: the configured one until the genesis hash says which it is. */
   private readonly networkLabel = h('span', { 'data-testid': 'network' }, this.config.chain.replace('solana:', ''));
 
@@ -161,9 +161,10 @@ class App {
     }
   }
 
-  async refresh(): Promise<void> {
-    if (this.loading) return;
-    this.loading = true;
+  /** Reads the cluster and renders every view; see `coalesced` for calls made while a read runs. */
+  readonly refresh = coalesced(() => this.load());
+
+  private async load(): Promise<void> {
     try {
       if (!this.pool) await this.discover();
       if (!this.pool) {
@@ -186,8 +187,6 @@ class App {
       document.body.dataset['loaded'] = 'true';
     } catch (e) {
       this.alert(`Cannot read the cluster at ${this.config.rpc}: ${e instanceof Error ? e.message : String(e)}`);
-    } finally {
-      this.loading = false;
     }
   }
 
