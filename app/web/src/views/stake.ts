@@ -114,9 +114,10 @@ export class StakeView {
         const { opensAt, lapsesAt } = withdrawalWindow(r);
         const due = redemptionValue(r.shares, r.valueAtRequest, t.assets, t.totalShares);
         // withdraw refuses (RequiredCapitalBreached) a payout that leaves capital below the
-        // required capital of the markets' claimable cover: s.required is the program's figure
+        // required capital of the markets' claimable cover: s.required is the program's figure.
+        // Capital already below it (after a payout) refuses even a payout of 0 (capital − 0 < required).
         const free = s.capital > s.required ? s.capital - s.required : 0n;
-        const held = due > free;
+        const held = s.capital < s.required || due > free;
         const when =
           now < opensAt
             ? h('span', { 'data-testid': `countdown-${t.index}` }, `cooldown ends in ${duration(opensAt - now)}`, h('small', {}, ` (${dateTime(opensAt)})`))
