@@ -12,7 +12,8 @@
 //!   tranche's assets, the fees owed and the ledger after it, an ineligible
 //!   tranche and the ring jump of a long-idle ledger included;
 //! * oracle prices in price units (`price::from_oracle`) and whether a market
-//!   sells cover (`buy_cover`'s `check_sale`) for prices, states and clocks;
+//!   sells cover (`buy_cover`'s `check_sale`) for prices, states and clocks,
+//!   and whether `withdraw` accepts its price (`check_withdraw_price`);
 //! * the Anchor framework's error codes the client names;
 //! * the cover a withdrawal must still back per market (`policy::claimable_cover_day`);
 //! * real refusals from the bank: the transaction error → the named error.
@@ -1508,6 +1509,7 @@ fn claimable_cover_vectors() -> Vec<Value> {
 /// function) for states of the pool and market, price update accounts and clocks.
 fn sale_check_vectors(pool: &Pool, pool_len: usize, market: &Market, market_len: usize, now: i64) -> Vec<Value> {
     use coverage_pool::instructions::buyer::buy_cover::check_sale;
+    use coverage_pool::instructions::staker::withdraw::check_withdraw_price;
     use coverage_pool::state::MarketStatus as S;
     use pyth_solana_receiver_sdk::price_update::VerificationLevel;
     let feed = market.feed_id;
@@ -1808,11 +1810,14 @@ fn sale_check_vectors(pool: &Pool, pool_len: usize, market: &Market, market_len:
             let data_hex = hex(&data);
             let info =
                 anchor_lang::prelude::AccountInfo::new(&address, false, false, &mut lamports, &mut data, &owner, false);
-            let result = match check_sale(&p, &m, &info, at) {
+            let named = |r: anchor_lang::Result<()>| match r {
                 Ok(()) => json!({ "ok": null }),
                 Err(anchor_lang::error::Error::AnchorError(e)) => json!({ "error": e.error_name }),
                 Err(e) => panic!("{label}: {e:?}"),
             };
+            let result = named(check_sale(&p, &m, &info, at));
+            // the same market and price as withdraw checks them
+            let withdraw = named(check_withdraw_price(&m, &info, at));
             json!({
                 "label": label,
                 "pool": hex(&account_bytes(&p, pool_len)),
@@ -1820,6 +1825,7 @@ fn sale_check_vectors(pool: &Pool, pool_len: usize, market: &Market, market_len:
                 "price_update": { "owner": key(&owner), "data": data_hex },
                 "now": n64(at),
                 "result": result,
+                "withdraw": withdraw,
             })
         })
         .collect()

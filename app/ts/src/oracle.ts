@@ -74,6 +74,25 @@ export function saleRefusal(pool: Pick<Pool, 'paused'>, market: Market, priceUpd
       return 'MarketClosed';
   }
   if (now < market.salesOpenAt) return 'MarketNotOpen';
+  return priceRefusal(market, priceUpdate, now);
+}
+
+/**
+ * Why `withdraw` would refuse for `market`'s price (the program's
+ * `check_withdraw_price`), or `null`: an open (`salesOpenAt` passed), active
+ * market needs a price `saleRefusal` would accept, a breached strike being
+ * `PriceBelowStrikeInPool`; a market in any other state passes. `withdraw`
+ * also refuses while the pool has an open streak (`StreakOpenInPool`) and
+ * below the required capital (`RequiredCapitalBreached`).
+ */
+export function withdrawPriceRefusal(market: Market, priceUpdate: PriceAccount, now: bigint): string | null {
+  if (market.status !== MarketStatus.Active || now < market.salesOpenAt) return null;
+  const refusal = priceRefusal(market, priceUpdate, now);
+  return refusal === 'PriceBelowStrike' ? 'PriceBelowStrikeInPool' : refusal;
+}
+
+/** The price update's checks (`read_observation`, then `TriggerTerms::check_healthy_price`). */
+function priceRefusal(market: Market, priceUpdate: PriceAccount, now: bigint): string | null {
   if (!priceUpdate || priceUpdate.owner !== PYTH_RECEIVER_PROGRAM) return 'OracleWrongOwner';
   const update = readPriceUpdate(priceUpdate.data);
   if (!update) return 'OracleInvalidAccount';

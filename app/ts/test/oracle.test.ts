@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeMarketData, decodePoolData } from '../src/accounts';
-import { fromOracle, saleRefusal, toPriceUnits } from '../src/oracle';
+import { fromOracle, saleRefusal, toPriceUnits, withdrawPriceRefusal } from '../src/oracle';
 import { addr, big, fromHex, golden, outcome, type Json } from './golden';
 
 const units = (u: { price: bigint; conf: bigint }) => ({ price: u.price.toString(), conf: u.conf.toString() });
@@ -39,4 +39,18 @@ test('whether a market sells cover equals buy_cover\'s check_sale, every refusal
   // no account at the address: the program sees the system program's empty account
   const c = golden.sale_checks[0];
   assert.equal(saleRefusal(decodePoolData(fromHex(c.pool)), decodeMarketData(fromHex(c.market)), null, big(c.now)), 'OracleWrongOwner');
+});
+
+test('whether withdraw accepts a market\'s price equals the program\'s check_withdraw_price, by name', () => {
+  const names = new Set<string>();
+  for (const c of golden.sale_checks) {
+    const market = decodeMarketData(fromHex(c.market));
+    const update = { owner: addr(c.price_update.owner), data: fromHex(c.price_update.data) };
+    const got = withdrawPriceRefusal(market, update, big(c.now));
+    assert.deepEqual(got === null ? { ok: null } : { error: got }, c.withdraw, c.label);
+    names.add(got ?? 'ok');
+  }
+  // a triggered or not-yet-open market passes; a breach has withdraw's own name
+  for (const name of ['ok', 'PriceBelowStrikeInPool', 'StalePrice', 'OracleWrongOwner']) assert.ok(names.has(name), `a case of ${name}`);
+  assert.ok(!names.has('PriceBelowStrike'));
 });

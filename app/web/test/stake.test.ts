@@ -224,6 +224,22 @@ test('a matured withdrawal the required capital holds back: shown held, refused 
   await net.call('localnet_setClock', [Number(endTime) + q.market.maxPriceAge + 60]);
   await until(page, 'countdown-0', /^withdrawable now; window closes in 1 d [01] h \d\d min/);
   assert.equal(await byTestId(page, 'withdraw-0').isDisabled(), false);
+
+  // a depeg printed but not yet reported (no keeper runs here): withdraw refuses it by name, and so does the page
+  const feed = net.info.markets[0]!.feed_id;
+  await net.call('localnet_setPrice', [feed, { price: 94_000_000, conf: 0 }]);
+  assert.match(
+    await until(page, 'countdown-0', /^not withdrawable now: a market/),
+    /^not withdrawable now: a market's oracle shows its strike breached \(price - conf below strike\): redemptions wait until a keeper reports it or it recovers; window closes in 1 d [01] h \d\d min$/,
+  );
+  assert.equal(await byTestId(page, 'withdraw-0').isDisabled(), true);
+  const belowStrike = await withdrawWithCli();
+  assert.equal(belowStrike?.status, 1);
+  assert.match(JSON.stringify(belowStrike?.out), /^\{"error":"PriceBelowStrikeInPool \(\d+\): A market's oracle shows its strike breached/);
+  assert.deepEqual(await state(), before, 'nothing changed on chain');
+  await net.call('localnet_setPrice', [feed, { price: 100_000_000, conf: 10_000 }]);
+  await until(page, 'countdown-0', /^withdrawable now/);
+  assert.equal(await byTestId(page, 'withdraw-0').isDisabled(), false);
   await byTestId(page, 'withdraw-0').click();
   await until(page, 'request-status', /Withdrawal: confirmed/);
   assert.equal(await request(), null, 'the request is closed');

@@ -17,8 +17,13 @@ import {
   sharesForDeposit,
   shareValue,
   withdrawalWindow,
+  withdrawPriceRefusal,
+  programErrorByName,
 } from '@coverage-pool/client';
 import { describeError, runTransaction, type Sender } from '../actions';
+
+/** A sentence's first letter lower-cased, to follow a colon. */
+const lowerFirst = (words: string) => words.charAt(0).toLowerCase() + words.slice(1);
 import { clockNow, type Snapshot } from '../data';
 import { dateTime, duration, field, fill, fixed, h, span, tokens } from '../ui';
 import type { WalletState } from '../wallet';
@@ -117,12 +122,22 @@ export class StakeView {
         // required capital of the markets' claimable cover: s.required is the program's figure.
         // Capital already below it (after a payout) refuses even a payout of 0 (capital − 0 < required).
         const free = s.capital > s.required ? s.capital - s.required : 0n;
-        const held = s.capital < s.required || due > free;
+        // withdraw's checks in its order: no open streak in the pool, each market's price, then capital
+        const refusal =
+          s.pool.openStreaks > 0
+            ? 'StreakOpenInPool'
+            : (s.markets.map((m) => withdrawPriceRefusal(m.market, m.priceAccount, now)).find((r) => r !== null) ??
+              (s.capital < s.required || due > free ? 'RequiredCapitalBreached' : null));
+        const held = refusal !== null;
+        const why =
+          refusal === 'RequiredCapitalBreached'
+            ? `the pool's capital must stay at or above its required capital (${tokens(free, s.decimals)} ${this.symbol} free)`
+            : lowerFirst(programErrorByName(refusal ?? '')?.message ?? refusal ?? '');
         const when =
           now < opensAt
             ? h('span', { 'data-testid': `countdown-${t.index}` }, `cooldown ends in ${duration(opensAt - now)}`, h('small', {}, ` (${dateTime(opensAt)})`))
             : now <= lapsesAt && held
-              ? h('span', { class: 'bad-text', 'data-testid': `countdown-${t.index}` }, `not withdrawable now: the pool's capital must stay at or above its required capital (${tokens(free, s.decimals)} ${this.symbol} free); window closes in ${duration(lapsesAt - now)}`)
+              ? h('span', { class: 'bad-text', 'data-testid': `countdown-${t.index}` }, `not withdrawable now: ${why}; window closes in ${duration(lapsesAt - now)}`)
             : now <= lapsesAt
               ? h('span', { class: 'ok-text', 'data-testid': `countdown-${t.index}` }, `withdrawable now; window closes in ${duration(lapsesAt - now)}`, h('small', {}, ` (${dateTime(lapsesAt)})`))
               : h('span', { class: 'bad-text', 'data-testid': `countdown-${t.index}` }, `window closed ${dateTime(lapsesAt)}: cancel, or request again`);

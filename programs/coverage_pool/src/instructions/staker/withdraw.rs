@@ -175,15 +175,25 @@ fn check_market<'info>(pool_key: &Pubkey, index: usize, triple: &'info [AccountI
     let loader = AccountLoader::<CoverBook>::try_from(&triple[1]).map_err(|_| error!(ErrorCode::WrongMarketBooks))?;
     let day = claimable_cover_day(market.last_publish_time, i64::from(market.max_price_age), now);
     let active = loader.load()?.active_cover_on(day)?;
-    if market.status == MarketStatus::Active && market.is_open(now) {
-        let obs = read_observation(&triple[2], &market.feed_id)?;
-        market
-            .trigger_terms()
-            .check_healthy_price(market.last_publish_time, &obs, now)
-            .map_err(|e| match e {
-                coverage_core::CoreError::PriceBelowStrike => error!(ErrorCode::PriceBelowStrikeInPool),
-                other => error!(ErrorCode::from(other)),
-            })?;
-    }
+    check_withdraw_price(&market, &triple[2], now)?;
     Ok(active)
+}
+
+/// The price check `withdraw` makes of each market: an open, active market
+/// needs a healthy price in `price_update` (the checks `buy_cover` makes of
+/// it), a breached strike being `PriceBelowStrikeInPool`; any other market
+/// passes. Public so that a client's port (the TypeScript client's
+/// `withdrawPriceRefusal`) is held to it by golden vectors.
+pub fn check_withdraw_price(market: &Market, price_update: &AccountInfo, now: i64) -> Result<()> {
+    if market.status != MarketStatus::Active || !market.is_open(now) {
+        return Ok(());
+    }
+    let obs = read_observation(price_update, &market.feed_id)?;
+    market
+        .trigger_terms()
+        .check_healthy_price(market.last_publish_time, &obs, now)
+        .map_err(|e| match e {
+            coverage_core::CoreError::PriceBelowStrike => error!(ErrorCode::PriceBelowStrikeInPool),
+            other => error!(ErrorCode::from(other)),
+        })
 }
