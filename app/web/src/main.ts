@@ -46,6 +46,10 @@ class App {
   private readonly views;
   private readonly main = h('main', { id: 'main', tabindex: -1 });
   private readonly walletBox = h('div', { class: 'wallet', 'data-testid': 'wallet' });
+  /** The connected wallet's collateral balance, updated in place. */
+  private readonly balance = h('span', { class: 'balance', 'data-testid': 'balance' });
+  /** What the wallet box's controls were last built for. */
+  private walletShape = '';
   private readonly clock = h('span', { class: 'clock', 'data-testid': 'clock' });
   private readonly banner = h('div', { class: 'banner', role: 'alert', hidden: true });
   private readonly nav = h('nav', { class: 'tabs', 'aria-label': 'Views' });
@@ -195,8 +199,20 @@ class App {
     this.banner.textContent = text ?? '';
   }
 
+  /**
+   * The wallet box. Its controls are built again only when what they are
+   * changes (another account or wallet list); a refresh updates the balance in
+   * place, so a keyboard user's focus on a button survives the 2-second reads.
+   */
   private renderWallet(): void {
     const c = this.wallet.connection;
+    const user = this.snapshot?.user;
+    this.balance.hidden = !c || !user;
+    this.balance.textContent = user ? `${tokens(user.collateral, this.snapshot!.decimals)} ${this.config.symbol}` : '';
+    const wallets = this.wallet.wallets;
+    const shape = c ? `account ${c.address} ${this.localnet !== null}` : `wallets ${wallets.map((w) => w.name).join(',')}`;
+    if (shape === this.walletShape) return;
+    this.walletShape = shape;
     if (c) {
       const faucet = this.localnet
         ? h('button', { type: 'button', class: 'quiet', 'data-testid': 'faucet', onclick: () => void this.faucet(c.address) }, 'Get test funds')
@@ -204,13 +220,11 @@ class App {
       fill(this.walletBox,
         faucet,
         h('span', { class: 'account', title: c.address, 'data-testid': 'account' },
-          c.wallet.icon ? h('img', { src: c.wallet.icon, alt: '', width: 18, height: 18 }) : null, short(c.address),
-          this.snapshot?.user ? h('span', { class: 'balance', 'data-testid': 'balance' }, `${tokens(this.snapshot.user.collateral, this.snapshot.decimals)} ${this.config.symbol}`) : null),
+          c.wallet.icon ? h('img', { src: c.wallet.icon, alt: '', width: 18, height: 18 }) : null, short(c.address), this.balance),
         h('button', { type: 'button', class: 'quiet', onclick: () => void this.wallet.disconnect() }, 'Disconnect'),
       );
       return;
     }
-    const wallets = this.wallet.wallets;
     if (wallets.length === 0) {
       fill(this.walletBox, h('span', { class: 'muted small' }, 'No wallet found: install Phantom, Backpack or Solflare.'));
       return;

@@ -27,8 +27,21 @@ function append(el: Element, children: Child[]): void {
 
 /** Replaces the children of `el`. */
 export function fill(el: Element, ...children: Child[]): void {
+  // views re-render every second or two: a control that had the keyboard focus
+  // gets it back in its new copy (found by test id or id), or a keyboard user is
+  // thrown back to the page's start
+  const active = document.activeElement;
+  const key = active && active !== el && el.contains(active) ? focusKey(active) : null;
   el.replaceChildren();
   append(el, children);
+  if (key) el.querySelector<HTMLElement>(key)?.focus();
+}
+
+/** A selector for the same control in a re-rendered copy, if it has a name. */
+function focusKey(e: Element): string | null {
+  const id = e.getAttribute('data-testid');
+  if (id) return `[data-testid="${CSS.escape(id)}"]`;
+  return e.id ? `#${CSS.escape(e.id)}` : null;
 }
 
 /** An SVG element (charts). */

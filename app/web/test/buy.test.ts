@@ -166,6 +166,10 @@ test('a phone-sized screen, with the keyboard alone: connect, quote, labelled co
   await page.keyboard.press('Enter');
   await byTestId(page, 'account').waitFor();
   await tabTo(/^BUTTON:faucet:/, 5);
+  // the page reads the cluster every 2 s (4 requests a read, the next read only after the last is shown):
+  // after 6 requests at least one read has been rendered, and the focus is still on the button
+  for (let i = 0; i < 6; i++) await page.waitForResponse((r) => /getMultipleAccounts/.test(r.request().postData() ?? ''), { timeout: 10_000 });
+  assert.match(await focused(), /^BUTTON:faucet:/, 'a refresh keeps the keyboard focus');
   await page.keyboard.press('Enter');
   await until(page, 'balance', '100 000 USDC');
   await tabTo(/^A:tab-buy:/);

@@ -105,6 +105,11 @@ test('connect, deposit, request, cancel, request, advance the clock, withdraw', 
   assert.equal(requested.shares, shares);
   await until(page, 'countdown-0', /^cooldown ends in (6 d 23 h 5\d min|7 d) \(/);
   assert.equal(await byTestId(page, 'withdraw-0').isDisabled(), true, 'the page offers no withdrawal before the cooldown');
+  // the positions are drawn again every second: a keyboard user's focus on a button stays on it
+  await byTestId(page, 'cancel-0').focus();
+  const drawn = await byTestId(page, 'cancel-0').elementHandle();
+  await page.waitForFunction((button) => !button?.isConnected, drawn, { timeout: 10_000 });
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'cancel-0', 'the redrawn button keeps the focus');
 
   // the cooldown passes (the localnet clock control); the window is open
   const { cooldown, withdrawWindow } = p0;
