@@ -311,11 +311,11 @@ impl RpcTransport {
 
     /// The cluster's latest blockhash once it is not `used` (its next block),
     /// within [`NEW_BLOCKHASH_TIMEOUT`].
-    async fn blockhash_after(&self, used: &solana_hash::Hash) -> Result<solana_hash::Hash> {
+    async fn blockhash_after(&self, used: &solana_hash::Hash) -> Result<(solana_hash::Hash, u64)> {
         let started = std::time::Instant::now();
         loop {
-            let latest = self.client.get_latest_blockhash().await?;
-            if latest != *used {
+            let latest = self.latest_blockhash().await?;
+            if latest.0 != *used {
                 return Ok(latest);
             }
             if started.elapsed() > NEW_BLOCKHASH_TIMEOUT {
@@ -328,17 +328,28 @@ impl RpcTransport {
         }
     }
 
-    /// What became of `tx`, sent with an unknown outcome. Its blockhash is
-    /// read first: a transaction the cluster has not seen once its blockhash
-    /// expired can never land, so only then may another be signed.
-    async fn outcome(&self, tx: &VersionedTransaction) -> Result<Outcome> {
-        let valid = self
+    /// The latest blockhash and the last block height a transaction using it
+    /// can land at.
+    async fn latest_blockhash(&self) -> Result<(solana_hash::Hash, u64)> {
+        Ok(self
             .client
-            .is_blockhash_valid(
-                tx.message.recent_blockhash(),
-                solana_commitment_config::CommitmentConfig::processed(),
-            )
+            .get_latest_blockhash_with_commitment(self.client.commitment())
+            .await?)
+    }
+
+    /// What became of `tx`, sent with an unknown outcome; it can land in no
+    /// block higher than `last_valid`. The block height is read first, at
+    /// `finalized`: once a finalized block is higher, no block that could
+    /// hold it can still come, so a transaction the cluster has not seen
+    /// then never lands, and only then may another be signed. (Not
+    /// `isBlockhashValid`: a node that has not seen the blockhash yet — a
+    /// load-balanced endpoint, a restarted node — answers false too.)
+    async fn outcome(&self, tx: &VersionedTransaction, last_valid: u64) -> Result<Outcome> {
+        let height = self
+            .client
+            .get_block_height_with_commitment(solana_commitment_config::CommitmentConfig::finalized())
             .await?;
+        let valid = height <= last_valid;
         let status = self
             .client
             .get_signature_statuses_with_history(&tx.signatures[..1])
@@ -411,14 +422,14 @@ impl Transport for RpcTransport {
         let mut used_blockhash = None;
         // a transaction sent whose outcome is unknown and whose blockhash is still
         // valid: sent again as it is, never re-signed, so it lands at most once
-        let mut again: Option<VersionedTransaction> = None;
+        let mut again: Option<(VersionedTransaction, u64)> = None;
         for _ in 0..self.max_attempts.max(1) {
-            let tx = match again.take() {
-                Some(tx) => tx,
+            let (tx, last_valid) = match again.take() {
+                Some(pending) => pending,
                 None => {
-                    let blockhash = match used_blockhash.take() {
+                    let (blockhash, last_valid) = match used_blockhash.take() {
                         Some(used) => self.blockhash_after(&used).await?,
-                        None => self.client.get_latest_blockhash().await?,
+                        None => self.latest_blockhash().await?,
                     };
                     // simulate with the most a transaction may use, then ask for what it used plus a margin
                     let probe = crate::tx::build(
@@ -453,7 +464,7 @@ impl Transport for RpcTransport {
                     let limit = compute_unit_limit(used, self.compute_unit_margin_bps);
                     let tx = crate::tx::build(&payer, &with_budget(limit, fee, ixs), signers, tables, blockhash)?;
                     crate::tx::check(&tx)?;
-                    tx
+                    (tx, last_valid)
                 }
             };
             let signature = tx.signatures[0];
@@ -465,9 +476,21 @@ impl Transport for RpcTransport {
             use solana_transaction_error::TransactionError;
             match err.get_transaction_error() {
                 Some(TransactionError::AlreadyProcessed) => {
-                    // an earlier attempt of this call landed though its confirmation was lost
+                    // an earlier attempt of this call landed though its confirmation was
+                    // lost — maybe with an error (failed transactions are processed too)
                     if sent.contains(&signature) {
-                        return Ok(signature.to_string());
+                        match self.outcome(&tx, last_valid).await? {
+                            Outcome::Failed(e) => {
+                                return Err(Rejected::explained(&format!("transaction {signature} failed: {e}")))
+                            }
+                            // processed, not yet confirmed: sent again as it is
+                            Outcome::Pending => {
+                                again = Some((tx, last_valid));
+                                last_err = Some(err);
+                                continue;
+                            }
+                            Outcome::Landed | Outcome::Expired => return Ok(signature.to_string()),
+                        }
                     }
                     // an identical transaction sent before this call (the same
                     // instructions and signers within one blockhash): this one is
@@ -480,12 +503,12 @@ impl Transport for RpcTransport {
                 // the cluster says it did not
                 None | Some(TransactionError::BlockhashNotFound) => {
                     sent.push(signature);
-                    match self.outcome(&tx).await? {
+                    match self.outcome(&tx, last_valid).await? {
                         Outcome::Landed => return Ok(signature.to_string()),
                         Outcome::Failed(e) => {
                             return Err(Rejected::explained(&format!("transaction {signature} failed: {e}")))
                         }
-                        Outcome::Pending => again = Some(tx),
+                        Outcome::Pending => again = Some((tx, last_valid)),
                         Outcome::Expired => {}
                     }
                     last_err = Some(err);
@@ -493,6 +516,15 @@ impl Transport for RpcTransport {
                 // a program error will not pass on retry
                 Some(_) => return Err(Rejected::explained(&format!("{err}"))),
             }
+        }
+        if let Some((tx, _)) = again {
+            // it may still land: a caller must not take this for a refusal and send again
+            return Err(anyhow!(
+                "outcome unknown after {} attempts: transaction {} may still land until its blockhash expires; check its status before sending again ({:?})",
+                self.max_attempts,
+                tx.signatures[0],
+                last_err
+            ));
         }
         Err(anyhow!(
             "sending failed after {} attempts: {:?}",
@@ -637,6 +669,9 @@ mod tests {
         LandLost,
         /// Loses it (the client times out).
         Lose,
+        /// Lands it with the program's error and answers that it was
+        /// already processed (a resend of a transaction that landed late).
+        AlreadyFailed,
     }
 
     #[derive(Default)]
@@ -645,6 +680,8 @@ mod tests {
         /// Every signature sent, in order, and those that landed.
         sent: Vec<Signature>,
         landed: Vec<Signature>,
+        /// Those that landed with an error.
+        failed: Vec<Signature>,
         blockhashes: u8,
         blockhash_valid: bool,
     }
@@ -689,6 +726,10 @@ mod tests {
                     match step {
                         Send::Land => Ok(json!(signature.to_string())),
                         Send::LandLost | Send::Lose => Err(timed_out()),
+                        Send::AlreadyFailed => {
+                            node.failed.push(signature);
+                            Err(solana_transaction_error::TransactionError::AlreadyProcessed.into())
+                        }
                     }
                 }
                 "getSignatureStatuses" => {
@@ -698,7 +739,10 @@ mod tests {
                         .iter()
                         .map(|s| {
                             let s: Signature = s.as_str().unwrap().parse().unwrap();
-                            if node.landed.contains(&s) {
+                            if node.failed.contains(&s) {
+                                let err = json!({"InstructionError": [0, {"Custom": 6008}]});
+                                json!({"slot": 1, "confirmations": null, "err": err, "status": {"Err": err}, "confirmationStatus": "confirmed"})
+                            } else if node.landed.contains(&s) {
                                 json!({"slot": 1, "confirmations": null, "err": null, "status": {"Ok": null}, "confirmationStatus": "confirmed"})
                             } else {
                                 Value::Null
@@ -707,7 +751,12 @@ mod tests {
                         .collect();
                     Ok(json!({"context": context, "value": statuses}))
                 }
-                "isBlockhashValid" => Ok(json!({"context": context, "value": node.blockhash_valid})),
+                // the blockhashes above are valid to height 100: the finalized height is
+                // below it while they are valid, past it once they expired
+                "getBlockHeight" => Ok(json!(if node.blockhash_valid { 50 } else { 101 })),
+                // a load-balanced endpoint whose node has not seen the blockhash yet
+                // (the transport used to take this for an expired blockhash and re-sign)
+                "isBlockhashValid" => Ok(json!({"context": context, "value": false})),
                 _ => {
                     drop(node);
                     self.rest.send(request, params).await
@@ -763,7 +812,9 @@ mod tests {
     }
 
     /// A send lost while its blockhash is valid is sent again as it is: the
-    /// same signature, so it can land only once.
+    /// same signature, so it can land only once — even from a node that says
+    /// it does not know the blockhash (isBlockhashValid false): validity is
+    /// the finalized block height against the blockhash's last valid height.
     #[tokio::test]
     async fn a_lost_send_is_sent_again_unchanged_while_its_blockhash_is_valid() {
         let (result, node) = send_through(&[Send::Lose, Send::Land], true).await;
@@ -781,5 +832,18 @@ mod tests {
         assert_ne!(node.sent[0], node.sent[1], "re-signed with a new blockhash");
         assert_eq!(result.unwrap(), node.sent[1].to_string());
         assert_eq!(node.landed, vec![node.sent[1]]);
+    }
+
+    /// A lost send whose resend the node calls already processed landed with
+    /// an error meanwhile: the error is the result, not a success (the
+    /// transport used to answer the signature as landed).
+    #[tokio::test]
+    async fn a_resend_already_processed_with_an_error_is_that_error() {
+        let (result, node) = send_through(&[Send::Lose, Send::AlreadyFailed], true).await;
+        assert_eq!(node.sent.len(), 2);
+        assert_eq!(node.sent[0], node.sent[1], "the same signed transaction");
+        let err = result.unwrap_err();
+        assert!(err.downcast_ref::<Rejected>().is_some(), "{err:#}");
+        assert!(err.to_string().contains("RequiredCapitalBreached (6008)"), "{err:#}");
     }
 }
