@@ -424,14 +424,16 @@ impl Keeper {
                 keys.vault(),
                 keys.token_program,
             ];
-            let kept = self.kept_tables(t).await?;
-            let existing: Vec<tx::AddressLookupTableAccount> = kept
-                .iter()
-                .filter(|k| !k.deactivated && k.table.addresses.first() == Some(address))
-                .map(|k| k.table.clone())
-                .collect();
+            let existing = self.market_tables(t, address).await?;
             let reused = existing.len();
-            let (made, created) = tables::ensure(t, existing, &fixed, &pairs).await?;
+            let (made, created) = match tables::ensure(t, existing, &fixed, &pairs).await {
+                Ok(done) => done,
+                Err(e) => {
+                    // a write may have landed in part: the cache is read again next time
+                    self.tables = None;
+                    return Err(e);
+                }
+            };
             // the cache follows what was created and extended, even if a later send fails
             let kept = self.tables.get_or_insert_with(Vec::new);
             kept.retain(|k| !made.iter().any(|m| m.key == k.table.key));
@@ -612,6 +614,44 @@ impl Keeper {
         Ok(self.tables.get_or_insert_with(Vec::new))
     }
 
+    /// The kept, active tables of `market`, each read again from the cluster
+    /// before it is used: a v0 transaction names addresses by their position
+    /// in the table as it is on chain, and the chain's copy may have grown
+    /// since it was cached (an extension that landed after its send was
+    /// reported failed, another process with the same key). A table gone,
+    /// deactivated, or no longer this keeper's is forgotten.
+    async fn market_tables<T: Transport>(
+        &mut self,
+        t: &mut T,
+        market: &Pubkey,
+    ) -> Result<Vec<tx::AddressLookupTableAccount>> {
+        let payer = t.payer();
+        let cached: Vec<Pubkey> = self
+            .kept_tables(t)
+            .await?
+            .iter()
+            .filter(|k| !k.deactivated && k.table.addresses.first() == Some(market))
+            .map(|k| k.table.key)
+            .collect();
+        let mut fresh = Vec::with_capacity(cached.len());
+        for key in cached {
+            let read = match t.account(&key).await? {
+                Some(account) => tx::decode_table_account(key, &account).ok(),
+                None => None,
+            };
+            match read {
+                Some((table, meta)) if meta.deactivation_slot == u64::MAX && meta.authority == Some(payer) => {
+                    if let Some(k) = self.tables.iter_mut().flatten().find(|k| k.table.key == key) {
+                        k.table = table.clone();
+                    }
+                    fresh.push(table);
+                }
+                _ => self.forget_table(&key),
+            }
+        }
+        Ok(fresh)
+    }
+
     /// Deactivates the keeper's lookup tables of markets whose settlement is
     /// over (released), and closes deactivated ones once the cluster allows
     /// (the deactivation slot has left the SlotHashes sysvar), rent back to
@@ -633,6 +673,10 @@ impl Keeper {
             .await?
             .map(|a| a.data)
             .unwrap_or_default();
+        // a refused deactivation or close does not hold up the other tables; the
+        // cache may be wrong about it (it landed after all, another process acted):
+        // read again from the cluster next time, and the error reported
+        let mut failed = None;
         for k in kept {
             let key = k.table.key;
             if k.deactivated {
@@ -645,7 +689,10 @@ impl Keeper {
                     }
                 };
                 if tables::closable(&meta, slot, &slot_hashes) {
-                    self.send(t, &[tables::close(&key, &payer)], &[]).await?;
+                    if let Err(e) = self.send(t, &[tables::close(&key, &payer)], &[]).await {
+                        failed = Some(e);
+                        continue;
+                    }
                     self.forget_table(&key);
                     self.metrics.lookup_tables_closed.inc();
                     self.emit(json!({"level": "info", "action": "close_lookup_table", "table": key.to_string()}));
@@ -665,14 +712,23 @@ impl Keeper {
                 continue;
             }
             if market.status != MarketStatus::Triggered || market.settlement.released {
-                self.send(t, &[tables::deactivate(&key, &payer)], &[]).await?;
+                if let Err(e) = self.send(t, &[tables::deactivate(&key, &payer)], &[]).await {
+                    failed = Some(e);
+                    continue;
+                }
                 if let Some(k) = self.tables.iter_mut().flatten().find(|k| k.table.key == key) {
                     k.deactivated = true;
                 }
                 self.emit(json!({"level": "info", "action": "deactivate_lookup_table", "table": key.to_string()}));
             }
         }
-        Ok(())
+        match failed {
+            Some(e) => {
+                self.tables = None;
+                Err(e)
+            }
+            None => Ok(()),
+        }
     }
 
     /// Drops a closed table from the cache.
@@ -740,12 +796,35 @@ impl Keeper {
             |range| Ok(tx::fits(&t.transaction(&ixs[range], &[], &[])?)),
         )?;
         let mut closed = 0;
-        for range in plan {
-            let sig = self.send(t, &ixs[range.clone()], &[]).await?;
-            closed += range.len();
-            self.metrics.policies_closed.inc_by(range.len() as u64);
-            for (p, owner) in &closable[range] {
-                self.emit(json!({"level": "info", "action": "close_policy", "policy": p.to_string(), "owner": owner.to_string(), "signature": sig, "dry_run": self.cfg.mode == SendMode::Simulate}));
+        for planned in plan {
+            // a refused batch is split in halves until the close that fails is alone (an
+            // owner no transaction can write, e.g. a policy transferred to a sysvar):
+            // that one is reported and the others closed
+            let mut pending = vec![planned];
+            while let Some(range) = pending.pop() {
+                let sig = match self.send(t, &ixs[range.clone()], &[]).await {
+                    Ok(sig) => sig,
+                    Err(e) if is_rejected(&e) && self.cfg.mode == SendMode::Send && range.len() > 1 => {
+                        let mid = range.start + range.len() / 2;
+                        pending.push(mid..range.end);
+                        pending.push(range.start..mid);
+                        continue;
+                    }
+                    Err(e) if is_rejected(&e) && self.cfg.mode == SendMode::Send => {
+                        let (p, owner) = closable[range.start];
+                        // closed meanwhile by someone else: nothing to say
+                        if t.account(&p).await?.is_some() {
+                            self.emit(json!({"level": "warn", "action": "close_policy_refused", "policy": p.to_string(), "owner": owner.to_string(), "error": format!("{e:#}")}));
+                        }
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                closed += range.len();
+                self.metrics.policies_closed.inc_by(range.len() as u64);
+                for (p, owner) in &closable[range] {
+                    self.emit(json!({"level": "info", "action": "close_policy", "policy": p.to_string(), "owner": owner.to_string(), "signature": sig, "dry_run": self.cfg.mode == SendMode::Simulate}));
+                }
             }
         }
         Ok(closed)

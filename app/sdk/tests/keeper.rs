@@ -569,6 +569,65 @@ async fn lookup_tables_are_reused_and_extended_across_passes() {
     );
 }
 
+/// The keeper's cached copy of a table can fall behind the chain (an
+/// extension that landed after its send was reported failed, another process
+/// with the same key): a v0 transaction names addresses by their position on
+/// chain, so the table is read again before it is used. With the stale copy
+/// the new pair was compiled one position off and its settlement refused.
+#[tokio::test]
+async fn a_table_extended_elsewhere_is_read_again_before_it_is_used() {
+    let s = coverage_sdk::scenario::triggered_market_with_policies(60)
+        .await
+        .unwrap();
+    let (keys, market, policies, owners) = (s.keys, s.market, s.policies, s.owners);
+    let mut t = Faulty::new(s.bank);
+    let payer = t.payer();
+    let frozen = 5usize;
+    rewrite_token_account(&mut t.bank, &owners[frozen].1, |a| {
+        a.state = anchor_spl::token_2022::spl_token_2022::state::AccountState::Frozen
+    })
+    .await;
+    // the first pass writes the table and settles nothing (the node fails every settlement)
+    t.fail = Box::new(is_settlement);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut keeper = Keeper::new(KeeperConfig::new(keys.pool), Box::new(move |v| tx.send(v).unwrap()));
+    keeper.tick(&mut t).await.unwrap();
+    let tables = t.bank.lookup_tables(&payer).await.unwrap();
+    assert_eq!(tables.len(), 1);
+    let table = tables[0].0.key;
+
+    // meanwhile one more address lands in the table, the keeper's cache does not know it
+    let extend = coverage_sdk::tx::lookup_table::instruction::extend_lookup_table(
+        table,
+        payer,
+        Some(payer),
+        vec![Pubkey::new_unique()],
+    );
+    t.bank.send(&[extend], &[], SendMode::Send).await.unwrap();
+    let slot = t.bank.slot().await.unwrap();
+    t.bank.wait_past_slot(slot).await.unwrap();
+
+    // the node is back and the owner unfroze the account: its pair is appended and settled
+    t.fail = Box::new(|_| false);
+    rewrite_token_account(&mut t.bank, &owners[frozen].1, |a| {
+        a.state = anchor_spl::token_2022::spl_token_2022::state::AccountState::Initialized
+    })
+    .await;
+    keeper.tick(&mut t).await.unwrap();
+    let logs: Vec<serde_json::Value> = rx.try_iter().collect();
+    for (i, policy) in policies.iter().enumerate() {
+        assert!(
+            is_settled(t.bank.account(policy).await.unwrap()),
+            "policy {i}: {logs:#?}"
+        );
+    }
+    let tables = t.bank.lookup_tables(&payer).await.unwrap();
+    assert_eq!(tables.len(), 1, "the table was reused");
+    assert_eq!(tables[0].0.addresses.len(), 5 + 2 * 59 + 1 + 2);
+    let m: Market = fetch(&mut t.bank, &market).await.unwrap();
+    assert!(m.settlement.released);
+}
+
 /// Finished policies are closed many a transaction, not one each.
 #[tokio::test]
 async fn finished_policies_are_closed_in_batches() {
@@ -590,4 +649,56 @@ async fn finished_policies_are_closed_in_batches() {
         .collect();
     // 20 closes of distinct owners fit 2 legacy transactions (one close names 2 new accounts)
     assert_eq!(signatures.len(), 2, "{logs:#?}");
+}
+
+/// A policy no close can take (its owner was transferred to an address no
+/// transaction may write: a sysvar) is reported and the others in its batch
+/// are closed; it used to fail its whole batch and stop every later one.
+#[tokio::test]
+async fn a_policy_no_close_can_take_does_not_hold_up_the_others() {
+    use anchor_lang::{AccountDeserialize, AccountSerialize, Discriminator};
+    let s = coverage_sdk::scenario::triggered_market_with_policies(20)
+        .await
+        .unwrap();
+    let mut t = Faulty::new(s.bank);
+    // the first pass settles every policy and closes none (the node fails the closes)
+    let is_close = |ixs: &[Instruction]| {
+        ixs.iter().any(|ix| {
+            ix.program_id == coverage_pool::ID
+                && ix
+                    .data
+                    .starts_with(coverage_pool::instruction::ClosePolicy::DISCRIMINATOR)
+        })
+    };
+    t.fail = Box::new(is_close);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut keeper = Keeper::new(KeeperConfig::new(s.keys.pool), Box::new(move |v| tx.send(v).unwrap()));
+    let _ = keeper.tick(&mut t).await;
+    for policy in &s.policies {
+        assert!(is_settled(t.bank.account(policy).await.unwrap()));
+    }
+    // one owner hands its settled policy to the Clock sysvar (transfer_policy takes any address)
+    let stuck = s.policies[3];
+    let mut acc = t.bank.account(&stuck).await.unwrap().unwrap();
+    let mut policy = coverage_pool::state::Policy::try_deserialize(&mut &acc.data[..]).unwrap();
+    policy.owner = anchor_lang::pubkey!("SysvarC1ock11111111111111111111111111111111");
+    let mut data = Vec::new();
+    policy.try_serialize(&mut data).unwrap();
+    acc.data[..data.len()].copy_from_slice(&data);
+    t.bank.ctx.set_account(&stuck, &acc.into());
+
+    t.fail = Box::new(|_| false);
+    keeper.tick(&mut t).await.unwrap();
+    let logs: Vec<serde_json::Value> = rx.try_iter().collect();
+    assert_eq!(keeper.metrics.policies_closed.get(), 19, "{logs:#?}");
+    for policy in &s.policies {
+        assert_eq!(
+            t.bank.account(policy).await.unwrap().is_some(),
+            *policy == stuck,
+            "{policy}"
+        );
+    }
+    let refused: Vec<_> = logs.iter().filter(|l| l["action"] == "close_policy_refused").collect();
+    assert_eq!(refused.len(), 1, "{logs:#?}");
+    assert_eq!(refused[0]["policy"], stuck.to_string());
 }
