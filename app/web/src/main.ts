@@ -210,7 +210,7 @@ class App {
     this.balance.hidden = !c || !user;
     this.balance.textContent = user ? `${tokens(user.collateral, this.snapshot!.decimals)} ${this.config.symbol}` : '';
     const wallets = this.wallet.wallets;
-    const shape = c ? `account ${c.address} ${this.localnet !== null}` : `wallets ${wallets.map((w) => w.name).join(',')}`;
+    const shape = c ? `account ${c.wallet.name} ${c.address} ${this.localnet !== null}` : `wallets ${wallets.map((w) => w.name).join(',')}`;
     if (shape === this.walletShape) return;
     this.walletShape = shape;
     if (c) {
@@ -230,7 +230,7 @@ class App {
       return;
     }
     fill(this.walletBox, ...wallets.map((w: Wallet) =>
-      h('button', { type: 'button', class: 'primary', 'data-testid': 'connect', onclick: () => void this.connect(w) },
+      h('button', { type: 'button', class: 'primary', 'data-testid': 'connect', id: `connect-${w.name.replace(/\W+/g, '-')}`, onclick: () => void this.connect(w) },
         w.icon ? h('img', { src: w.icon, alt: '', width: 18, height: 18 }) : null, `Connect ${w.name}`),
     ));
   }

@@ -32,16 +32,18 @@ export function fill(el: Element, ...children: Child[]): void {
   // thrown back to the page's start
   const active = document.activeElement;
   const key = active && active !== el && el.contains(active) ? focusKey(active) : null;
+  // several controls may share a test id (one per wallet): the same one by its place among them
+  const place = key ? [...el.querySelectorAll(key)].indexOf(active!) : -1;
   el.replaceChildren();
   append(el, children);
-  if (key) el.querySelector<HTMLElement>(key)?.focus();
+  if (key) el.querySelectorAll<HTMLElement>(key)[place]?.focus();
 }
 
-/** A selector for the same control in a re-rendered copy, if it has a name. */
+/** A selector for the same control in a re-rendered copy, if it has a name: its id, else its test id. */
 function focusKey(e: Element): string | null {
+  if (e.id) return `#${CSS.escape(e.id)}`;
   const id = e.getAttribute('data-testid');
-  if (id) return `[data-testid="${CSS.escape(id)}"]`;
-  return e.id ? `#${CSS.escape(e.id)}` : null;
+  return id ? `[data-testid="${CSS.escape(id)}"]` : null;
 }
 
 /** An SVG element (charts). */
