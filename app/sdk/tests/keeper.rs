@@ -297,6 +297,20 @@ async fn rewrite_token_account(bank: &mut BankTransport, address: &Pubkey, chang
     bank.ctx.set_account(address, &acc.into());
 }
 
+/// Freezes or thaws the token account at `address` (what the mint's freeze
+/// authority does).
+async fn set_frozen(bank: &mut BankTransport, address: &Pubkey, frozen: bool) {
+    use anchor_spl::token_2022::spl_token_2022::state::AccountState;
+    rewrite_token_account(bank, address, |a| {
+        a.state = if frozen {
+            AccountState::Frozen
+        } else {
+            AccountState::Initialized
+        }
+    })
+    .await;
+}
+
 fn is_settled(bank_account: Option<solana_account::Account>) -> bool {
     match bank_account {
         None => true, // settled, then closed in the same pass
@@ -336,10 +350,7 @@ async fn bad_owner_token_accounts_do_not_block_the_other_payouts() {
     for i in [handed, handed_but_other] {
         rewrite_token_account(&mut s.bank, &s.owners[i].1, |a| a.owner = Pubkey::new_unique()).await;
     }
-    rewrite_token_account(&mut s.bank, &s.owners[frozen].1, |a| {
-        a.state = anchor_spl::token_2022::spl_token_2022::state::AccountState::Frozen
-    })
-    .await;
+    set_frozen(&mut s.bank, &s.owners[frozen].1, true).await;
     let other = Keypair::new();
     let owner = s.owners[handed_but_other].0;
     let create_other = [
@@ -408,10 +419,7 @@ async fn a_refused_settlement_batch_is_split_to_isolate_the_bad_pair() {
     let bad = 13usize;
     let before = t.bank.account(&owners[bad].1).await.unwrap().unwrap();
     t.stale.insert(owners[bad].1, before);
-    rewrite_token_account(&mut t.bank, &owners[bad].1, |a| {
-        a.state = anchor_spl::token_2022::spl_token_2022::state::AccountState::Frozen
-    })
-    .await;
+    set_frozen(&mut t.bank, &owners[bad].1, true).await;
     let (tx, rx) = std::sync::mpsc::channel();
     let mut keeper = Keeper::new(KeeperConfig::new(keys.pool), Box::new(move |v| tx.send(v).unwrap()));
     keeper.tick(&mut t).await.unwrap();
@@ -498,6 +506,26 @@ async fn settlement_is_refused_on_a_market_that_has_not_triggered() {
     assert_eq!(bank.sent, sent, "nothing was sent");
 }
 
+/// The owner of `policies[FROZEN]` whose token account is frozen.
+const FROZEN: usize = 5;
+
+/// 60 policies on a triggered market behind a [`Faulty`] node, the token
+/// account of owner [`FROZEN`] frozen (its pair cannot be settled yet).
+async fn sixty_policies_one_frozen() -> (
+    coverage_sdk::ix::PoolKeys,
+    Pubkey,
+    Vec<Pubkey>,
+    Vec<(Pubkey, Pubkey)>,
+    Faulty,
+) {
+    let s = coverage_sdk::scenario::triggered_market_with_policies(60)
+        .await
+        .unwrap();
+    let mut t = Faulty::new(s.bank);
+    set_frozen(&mut t.bank, &s.owners[FROZEN].1, true).await;
+    (s.keys, s.market, s.policies, s.owners, t)
+}
+
 /// Lookup tables are written once per set of accounts and kept across
 /// passes: a pass interrupted mid-settlement (the node unreachable) leaves
 /// its table, and the next pass settles through it, extended with the one
@@ -506,17 +534,8 @@ async fn settlement_is_refused_on_a_market_that_has_not_triggered() {
 /// scanned from the cluster once, not every pass.
 #[tokio::test]
 async fn lookup_tables_are_reused_and_extended_across_passes() {
-    let s = coverage_sdk::scenario::triggered_market_with_policies(60)
-        .await
-        .unwrap();
-    let (keys, market, policies, owners) = (s.keys, s.market, s.policies, s.owners);
-    let mut t = Faulty::new(s.bank);
+    let (keys, market, policies, owners, mut t) = sixty_policies_one_frozen().await;
     let payer = t.payer();
-    let frozen = 5usize;
-    rewrite_token_account(&mut t.bank, &owners[frozen].1, |a| {
-        a.state = anchor_spl::token_2022::spl_token_2022::state::AccountState::Frozen
-    })
-    .await;
     // the node goes away after the first settlement transaction
     let mut settlements = 0;
     t.fail = Box::new(move |ixs| {
@@ -538,10 +557,7 @@ async fn lookup_tables_are_reused_and_extended_across_passes() {
 
     // the node is back and the owner unfroze the account
     t.fail = Box::new(|_| false);
-    rewrite_token_account(&mut t.bank, &owners[frozen].1, |a| {
-        a.state = anchor_spl::token_2022::spl_token_2022::state::AccountState::Initialized
-    })
-    .await;
+    set_frozen(&mut t.bank, &owners[FROZEN].1, false).await;
     keeper.tick(&mut t).await.unwrap();
     let logs: Vec<serde_json::Value> = rx.try_iter().collect();
     assert_eq!(keeper.metrics.errors.get(), 1, "no new error: {logs:#?}");
@@ -550,7 +566,7 @@ async fn lookup_tables_are_reused_and_extended_across_passes() {
     assert_eq!(tables.len(), 1, "{logs:#?}");
     let (table, meta) = &tables[0];
     assert_eq!(table.addresses.len(), 5 + 2 * 60, "extended with the new pair");
-    assert!(table.addresses.contains(&policies[frozen]));
+    assert!(table.addresses.contains(&policies[FROZEN]));
     assert_ne!(meta.deactivation_slot, u64::MAX, "deactivated after the release");
     for (i, policy) in policies.iter().enumerate() {
         assert!(is_settled(t.bank.account(policy).await.unwrap()), "policy {i}");
@@ -576,17 +592,8 @@ async fn lookup_tables_are_reused_and_extended_across_passes() {
 /// the new pair was compiled one position off and its settlement refused.
 #[tokio::test]
 async fn a_table_extended_elsewhere_is_read_again_before_it_is_used() {
-    let s = coverage_sdk::scenario::triggered_market_with_policies(60)
-        .await
-        .unwrap();
-    let (keys, market, policies, owners) = (s.keys, s.market, s.policies, s.owners);
-    let mut t = Faulty::new(s.bank);
+    let (keys, market, policies, owners, mut t) = sixty_policies_one_frozen().await;
     let payer = t.payer();
-    let frozen = 5usize;
-    rewrite_token_account(&mut t.bank, &owners[frozen].1, |a| {
-        a.state = anchor_spl::token_2022::spl_token_2022::state::AccountState::Frozen
-    })
-    .await;
     // the first pass writes the table and settles nothing (the node fails every settlement)
     t.fail = Box::new(is_settlement);
     let (tx, rx) = std::sync::mpsc::channel();
@@ -609,10 +616,7 @@ async fn a_table_extended_elsewhere_is_read_again_before_it_is_used() {
 
     // the node is back and the owner unfroze the account: its pair is appended and settled
     t.fail = Box::new(|_| false);
-    rewrite_token_account(&mut t.bank, &owners[frozen].1, |a| {
-        a.state = anchor_spl::token_2022::spl_token_2022::state::AccountState::Initialized
-    })
-    .await;
+    set_frozen(&mut t.bank, &owners[FROZEN].1, false).await;
     keeper.tick(&mut t).await.unwrap();
     let logs: Vec<serde_json::Value> = rx.try_iter().collect();
     for (i, policy) in policies.iter().enumerate() {
