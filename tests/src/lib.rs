@@ -475,6 +475,28 @@ impl TestEnv {
         self.fetch::<Market>(address).await.expect("market")
     }
 
+    /// Queues a change of `market`'s parameters by the authority: its
+    /// current curve, allocation and activation delay, changed by `change`.
+    pub async fn queue_market_change(
+        &mut self,
+        market: &Pubkey,
+        change: impl FnOnce(&mut coverage_pool::state::MarketParamsChange),
+    ) -> Result<(), BanksClientError> {
+        let m = self.market(market).await;
+        let mut params = coverage_pool::state::MarketParamsChange {
+            curve: m.curve,
+            allocation_bps: m.allocation_bps,
+            activation_delay: m.activation_delay,
+        };
+        change(&mut params);
+        let auth = self.authority.insecure_clone();
+        self.send(
+            &[ix::queue_market_params(&auth.pubkey(), &self.keys.pool, market, params)],
+            &[&auth],
+        )
+        .await
+    }
+
     /// A withdrawal request, if open.
     pub async fn request(&mut self, staker: &Staker, tranche: u8) -> Option<WithdrawalRequest> {
         let a = self.request_address(staker, tranche);

@@ -1532,17 +1532,12 @@ async fn attack_overflowing_amounts() {
     .await;
 }
 
-/// Column "oracle abuse" on `buy_cover` (check_trigger's are in markets.rs).
-#[tokio::test]
-async fn attack_oracle_on_buy_cover() {
-    let mut w = world().await;
-    let buyer_kp = w.buyer.kp.insecure_clone();
-    let now = w.env.now().await;
-    // the market's last accepted observation is at now − 10
-    let t = now;
-    w.env.observe_at(&w.market, USD, 0, t - 10).await.unwrap();
-    let good = test_price(USD, 10_000, t);
-    let cases: Vec<(PriceSpec, ErrorCode)> = vec![
+/// Every abuse of the price update an instruction reads, with its error:
+/// `good` changed one field at a time (a market whose last accepted price was
+/// published at `last_accepted`; a breached strike is `below_strike`, the name
+/// differing between a sale and a redemption).
+fn oracle_abuse(good: PriceSpec, last_accepted: i64, below_strike: ErrorCode) -> Vec<(PriceSpec, ErrorCode)> {
+    vec![
         (
             PriceSpec {
                 feed_id: [3; 32],
@@ -1559,14 +1554,14 @@ async fn attack_oracle_on_buy_cover() {
         ),
         (
             PriceSpec {
-                publish_time: t - 61,
+                publish_time: good.publish_time - 61,
                 ..good
             },
             ErrorCode::StalePrice,
         ),
         (
             PriceSpec {
-                publish_time: t - 11,
+                publish_time: last_accepted - 1,
                 ..good
             },
             ErrorCode::StalePrice,
@@ -1585,9 +1580,22 @@ async fn attack_oracle_on_buy_cover() {
                 conf: 2 * USD as u64 / 100,
                 ..good
             },
-            ErrorCode::PriceBelowStrike,
+            below_strike,
         ),
-    ];
+    ]
+}
+
+/// Column "oracle abuse" on `buy_cover` (check_trigger's are in markets.rs).
+#[tokio::test]
+async fn attack_oracle_on_buy_cover() {
+    let mut w = world().await;
+    let buyer_kp = w.buyer.kp.insecure_clone();
+    let now = w.env.now().await;
+    // the market's last accepted observation is at now − 10
+    let t = now;
+    w.env.observe_at(&w.market, USD, 0, t - 10).await.unwrap();
+    let good = test_price(USD, 10_000, t);
+    let cases = oracle_abuse(good, t - 10, ErrorCode::PriceBelowStrike);
     assert_eq!(good.feed_id, TEST_FEED);
     for (spec, err) in cases {
         let address = Pubkey::new_unique();
@@ -1622,52 +1630,7 @@ async fn attack_oracle_on_withdraw() {
     let t = last + 10;
     let prices = w.env.healthy_prices().await;
     let good = test_price(USD, 10_000, t);
-    let cases: Vec<(PriceSpec, ErrorCode)> = vec![
-        (
-            PriceSpec {
-                feed_id: [3; 32],
-                ..good
-            },
-            ErrorCode::OracleWrongFeed,
-        ),
-        (
-            PriceSpec {
-                level: VerificationLevel::Partial { num_signatures: 5 },
-                ..good
-            },
-            ErrorCode::OracleNotFullyVerified,
-        ),
-        (
-            PriceSpec {
-                publish_time: t - 61,
-                ..good
-            },
-            ErrorCode::StalePrice,
-        ),
-        (
-            PriceSpec {
-                publish_time: last - 1,
-                ..good
-            },
-            ErrorCode::StalePrice,
-        ),
-        (
-            PriceSpec {
-                conf: 6_000_000,
-                ..good
-            },
-            ErrorCode::ConfidenceTooWide,
-        ),
-        (PriceSpec { price: 0, ..good }, ErrorCode::NonPositivePrice),
-        (
-            PriceSpec {
-                price: 96 * USD / 100,
-                conf: 2 * USD as u64 / 100,
-                ..good
-            },
-            ErrorCode::PriceBelowStrikeInPool,
-        ),
-    ];
+    let cases = oracle_abuse(good, last, ErrorCode::PriceBelowStrikeInPool);
     let collateral = w.alice.collateral;
     let with_price = |address: Pubkey| {
         let mut p = prices.clone();

@@ -5,7 +5,7 @@
 use anchor_lang::prelude::Pubkey;
 use coverage_pool::error::ErrorCode;
 use coverage_pool::instructions::CreateMarketArgs;
-use coverage_pool::state::{MarketParamsChange, MarketStatus, PolicyStatus, PricingCurve};
+use coverage_pool::state::{MarketStatus, PolicyStatus, PricingCurve};
 use coverage_pool_tests::*;
 use coverage_sdk::ix;
 use solana_signer::Signer;
@@ -207,19 +207,8 @@ async fn audit_3_cover_waiting_on_a_long_activation_delay_is_not_counted() {
         })
         .await
         .unwrap();
-    let auth = env.authority.insecure_clone();
-    let mk = env.market(&m2).await;
-    let change = MarketParamsChange {
-        curve: mk.curve,
-        allocation_bps: mk.allocation_bps,
-        activation_delay: 7_201,
-    };
     assert_err(
-        env.send(
-            &[ix::queue_market_params(&auth.pubkey(), &env.keys.pool, &m2, change)],
-            &[&auth],
-        )
-        .await,
+        env.queue_market_change(&m2, |c| c.activation_delay = 7_201).await,
         ErrorCode::InvalidActivationDelay,
     );
     env.create_market(CreateMarketArgs {
@@ -246,19 +235,9 @@ async fn audit_3_a_shortened_activation_delay_keeps_the_liability_exact() {
         })
         .await
         .unwrap();
-    let auth = env.authority.insecure_clone();
-    let mk = env.market(&m).await;
-    let change = MarketParamsChange {
-        curve: mk.curve,
-        allocation_bps: mk.allocation_bps,
-        activation_delay: 3_600,
-    };
-    env.send(
-        &[ix::queue_market_params(&auth.pubkey(), &env.keys.pool, &m, change)],
-        &[&auth],
-    )
-    .await
-    .unwrap();
+    env.queue_market_change(&m, |c| c.activation_delay = 3_600)
+        .await
+        .unwrap();
     let eta = env.market(&m).await.pending_change_eta;
     let buyer = env.new_staker(10_000 * ONE).await;
     // bought under the old delay just before the change applies: active at eta + 2 h
@@ -426,18 +405,7 @@ async fn audit_1_a_queued_cooldown_increase_lengthens_a_new_markets_wait() {
     let now = env.now().await;
     let new_delay = 90 * DAY + i64::from(pool.withdraw_window) + DAY;
     // a market change queued while the longer cooldown is due waits for it
-    let mk = env.market(&m).await;
-    let change = MarketParamsChange {
-        curve: mk.curve,
-        allocation_bps: 5_000,
-        activation_delay: mk.activation_delay,
-    };
-    env.send(
-        &[ix::queue_market_params(&auth.pubkey(), &env.keys.pool, &m, change)],
-        &[&auth],
-    )
-    .await
-    .unwrap();
+    env.queue_market_change(&m, |c| c.allocation_bps = 5_000).await.unwrap();
     assert_eq!(env.market(&m).await.pending_change_eta, now + new_delay);
     // the hostile market and the apply in one transaction
     let index = env.pool().await.market_count;
